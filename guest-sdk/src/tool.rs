@@ -1,0 +1,320 @@
+//! One tool: its name, description, hints, and typed handler.
+
+use crate::error::ToolError;
+use crate::result::IntoCallResult;
+use crate::schema::{self, NotAnObject};
+use crate::types::{Annotations, CallError, CallResult, ToolDef};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::fmt;
+
+/// The type-erased handler: JSON arguments in, result or call error out.
+type Handler = Box<dyn Fn(&str) -> Result<CallResult, CallError>>;
+
+/// A tool: a typed handler with the metadata MCP clients see.
+///
+/// The handler takes one argument, a type that describes the tool's
+/// arguments. Its JSON Schema (the tool's `inputSchema`) is derived from the
+/// type with `schemars`, doc comments included, and the call's arguments
+/// are parsed into it with `serde`. It returns anything that implements
+/// [`IntoCallResult`], or a [`ToolError`] that the model will see.
+///
+/// ```
+/// use corral_sdk::{Structured, Tool};
+/// use schemars::JsonSchema;
+/// use serde::{Deserialize, Serialize};
+///
+/// /// Arguments of `add`.
+/// #[derive(Deserialize, JsonSchema)]
+/// struct Add {
+///     /// The first term.
+///     a: i64,
+///     /// The second term.
+///     b: i64,
+/// }
+///
+/// #[derive(Serialize, JsonSchema)]
+/// struct Sum {
+///     sum: i64,
+/// }
+///
+/// let tool = Tool::new("add", "Add two integers", |args: Add| {
+///     Ok(Structured(Sum { sum: args.a + args.b }))
+/// })
+/// .title("Adder")
+/// .read_only(true)
+/// .idempotent(true);
+/// assert_eq!(tool.name(), "add");
+/// ```
+pub struct Tool {
+    name: String,
+    title: Option<String>,
+    description: String,
+    annotations: Annotations,
+    // Schemas are derived only when the host lists the tools (once, at
+    // load), never on the call path.
+    input_schema: fn() -> Value,
+    output_schema: fn() -> Option<Value>,
+    handler: Handler,
+}
+
+impl Tool {
+    /// A tool named `name` (unique within the component) that runs `handler`.
+    ///
+    /// `description` is what the model reads to decide when to call the
+    /// tool: say what it does and what it returns. Annotations all start
+    /// unset, meaning "the author said nothing" (clients then assume the
+    /// MCP defaults: not read-only, destructive, not idempotent, open world).
+    pub fn new<A, R, F>(name: impl Into<String>, description: impl Into<String>, handler: F) -> Self
+    where
+        A: DeserializeOwned + JsonSchema,
+        R: IntoCallResult,
+        F: Fn(A) -> Result<R, ToolError> + 'static,
+    {
+        Self {
+            name: name.into(),
+            title: None,
+            description: description.into(),
+            annotations: Annotations {
+                read_only: None,
+                destructive: None,
+                idempotent: None,
+                open_world: None,
+            },
+            input_schema: schema::schema_of::<A>,
+            output_schema: R::output_schema,
+            handler: Box::new(move |arguments| {
+                let arguments = parse_arguments::<A>(arguments)?;
+                Ok(match handler(arguments) {
+                    Ok(result) => result.into_call_result(),
+                    Err(error) => error.into_call_result(),
+                })
+            }),
+        }
+    }
+
+    /// A human-readable name for display (MCP `title`); the `name` stays the identifier.
+    #[must_use]
+    pub fn title(mut self, title: impl Into<String>) -> Self {
+        self.title = Some(title.into());
+        self
+    }
+
+    /// Hints that the tool does not modify its environment (MCP `readOnlyHint`).
+    #[must_use]
+    pub fn read_only(mut self, read_only: bool) -> Self {
+        self.annotations.read_only = Some(read_only);
+        self
+    }
+
+    /// Hints whether its modifications may destroy data, as opposed to only
+    /// adding to it (MCP `destructiveHint`; meaningful when not read-only).
+    #[must_use]
+    pub fn destructive(mut self, destructive: bool) -> Self {
+        self.annotations.destructive = Some(destructive);
+        self
+    }
+
+    /// Hints that calling it again with the same arguments has no further
+    /// effect (MCP `idempotentHint`; meaningful when not read-only).
+    #[must_use]
+    pub fn idempotent(mut self, idempotent: bool) -> Self {
+        self.annotations.idempotent = Some(idempotent);
+        self
+    }
+
+    /// Hints whether it reaches an open world of external entities (the web)
+    /// rather than a closed one (a granted directory) (MCP `openWorldHint`).
+    #[must_use]
+    pub fn open_world(mut self, open_world: bool) -> Self {
+        self.annotations.open_world = Some(open_world);
+        self
+    }
+
+    /// The tool's name, its identifier within the component.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The definition the host lists to clients, with the schemas derived now.
+    ///
+    /// Fails when the argument type (or the [`Structured`](crate::Structured)
+    /// output type) does not describe a JSON object, which MCP requires.
+    pub fn definition(&self) -> Result<ToolDef, NotAnObject> {
+        let input_schema = schema::into_object_schema((self.input_schema)())?;
+        let output_schema = (self.output_schema)().map(schema::into_object_schema).transpose()?;
+        Ok(ToolDef {
+            name: self.name.clone(),
+            title: self.title.clone(),
+            description: self.description.clone(),
+            input_schema: input_schema.to_string(),
+            output_schema: output_schema.map(|schema| schema.to_string()),
+            annotations: self.annotations,
+        })
+    }
+
+    /// Runs the tool on `arguments`, a JSON object as text.
+    ///
+    /// Arguments that do not parse into the tool's argument type give
+    /// [`CallError::InvalidArguments`] naming the offending field; a
+    /// [`ToolError`] from the handler gives a result with `is_error` set.
+    pub fn call(&self, arguments: &str) -> Result<CallResult, CallError> {
+        (self.handler)(arguments)
+    }
+}
+
+impl fmt::Debug for Tool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tool")
+            .field("name", &self.name)
+            .field("title", &self.title)
+            .field("description", &self.description)
+            .field("annotations", &self.annotations)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The argument type of a tool that takes no arguments.
+///
+/// Its schema is an object with no properties. Unknown arguments are
+/// ignored rather than refused, so that a client sending `{}` or extra keys
+/// still gets the tool's result.
+///
+/// ```
+/// use corral_sdk::{NoArgs, Tool};
+///
+/// let tool = Tool::new("ping", "Answer pong", |_: NoArgs| Ok("pong"));
+/// assert_eq!(tool.name(), "ping");
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
+pub struct NoArgs {}
+
+/// Parses a call's arguments. MCP makes `arguments` optional, so an empty
+/// string or `null` stands for the empty object.
+fn parse_arguments<A: DeserializeOwned>(arguments: &str) -> Result<A, CallError> {
+    let trimmed = arguments.trim();
+    let json = if trimmed.is_empty() || trimmed == "null" { "{}" } else { trimmed };
+    let deserializer = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        // `.` is the path of the arguments object itself ("missing field
+        // `x`" already names the field then).
+        CallError::InvalidArguments(if path == "." {
+            inner.to_string()
+        } else {
+            format!("`{path}`: {inner}")
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::Content;
+
+    #[derive(Debug, Deserialize, JsonSchema)]
+    struct ReadFile {
+        path: String,
+        max_bytes: Option<u64>,
+    }
+
+    fn read_file_tool() -> Tool {
+        Tool::new("read_file", "Read a file", |args: ReadFile| {
+            if args.path == "/missing" {
+                return Err(ToolError::new("no such file: /missing"));
+            }
+            Ok(format!("{}:{:?}", args.path, args.max_bytes))
+        })
+    }
+
+    fn invalid(message: &str) -> Result<CallResult, CallError> {
+        Err(CallError::InvalidArguments(message.into()))
+    }
+
+    #[test]
+    fn call_parses_arguments_and_runs_the_handler() {
+        let result = read_file_tool().call(r#"{"path": "/data/a", "max_bytes": 5}"#).unwrap();
+        assert_eq!(result.content, vec![Content::Text("/data/a:Some(5)".into())]);
+    }
+
+    #[test]
+    fn missing_field_is_invalid_arguments_naming_it() {
+        assert_eq!(read_file_tool().call("{}"), invalid("missing field `path` at line 1 column 2"));
+    }
+
+    #[test]
+    fn wrong_type_is_invalid_arguments_naming_the_field() {
+        assert_eq!(
+            read_file_tool().call(r#"{"path": "/a", "max_bytes": "lots"}"#),
+            invalid("`max_bytes`: invalid type: string \"lots\", expected u64 at line 1 column 34")
+        );
+    }
+
+    #[test]
+    fn malformed_json_is_invalid_arguments() {
+        let error = read_file_tool().call("{\"path\":").unwrap_err();
+        assert!(matches!(error, CallError::InvalidArguments(m) if m.contains("EOF")));
+    }
+
+    #[test]
+    fn handler_error_is_an_error_result_not_a_call_error() {
+        let result = read_file_tool().call(r#"{"path": "/missing"}"#).unwrap();
+        assert!(result.is_error);
+        assert_eq!(result.content, vec![Content::Text("no such file: /missing".into())]);
+    }
+
+    #[test]
+    fn absent_arguments_mean_the_empty_object() {
+        let tool = Tool::new("ping", "Answer pong", |_: NoArgs| Ok("pong"));
+        for arguments in ["", "  ", "null", "{}"] {
+            assert!(tool.call(arguments).is_ok(), "arguments {arguments:?}");
+        }
+    }
+
+    #[test]
+    fn no_args_ignores_unknown_arguments() {
+        let tool = Tool::new("ping", "Answer pong", |_: NoArgs| Ok("pong"));
+        assert!(tool.call(r#"{"extra": 1}"#).is_ok());
+    }
+
+    #[test]
+    fn definition_carries_metadata_annotations_and_schema() {
+        let definition = read_file_tool()
+            .title("Read file")
+            .read_only(true)
+            .open_world(false)
+            .definition()
+            .unwrap();
+        assert_eq!(definition.title.as_deref(), Some("Read file"));
+        assert_eq!(definition.description, "Read a file");
+        assert_eq!(
+            definition.annotations,
+            Annotations {
+                read_only: Some(true),
+                destructive: None,
+                idempotent: None,
+                open_world: Some(false),
+            }
+        );
+        let schema: Value = serde_json::from_str(&definition.input_schema).unwrap();
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["required"], serde_json::json!(["path"]));
+        assert_eq!(definition.output_schema, None);
+    }
+
+    #[test]
+    fn no_args_schema_is_an_object() {
+        let tool = Tool::new("ping", "Answer pong", |_: NoArgs| Ok("pong"));
+        let schema: Value = serde_json::from_str(&tool.definition().unwrap().input_schema).unwrap();
+        assert_eq!(schema["type"], "object");
+    }
+
+    #[test]
+    fn non_object_arguments_fail_the_definition() {
+        let tool = Tool::new("echo", "Echo", |text: String| Ok(text));
+        assert!(tool.definition().is_err());
+    }
+}

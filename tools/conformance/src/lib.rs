@@ -1,0 +1,329 @@
+//! The tools the official MCP conformance suite
+//! (`@modelcontextprotocol/conformance`, server scenarios) calls.
+//!
+//! Names, texts, MIME types and URIs are the ones the suite's scenarios
+//! specify. Scenarios that need the server to send requests to the client
+//! (`test_sampling`, `test_elicitation*`) have no tool here: the
+//! `corral:mcp/host` interface offers only log and progress notifications.
+//!
+//! Logging and progress reach the client only when the host forwards the
+//! `log` and `progress` imports; the tools just call them.
+
+use corral_sdk::prelude::*;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use std::thread::sleep;
+use std::time::Duration;
+
+/// A 1x1 red PNG, the "minimal test image" the suite suggests.
+const RED_PIXEL_PNG: &[u8] = include_bytes!("../assets/red-pixel.png");
+
+/// 10 ms of 8 kHz mono 8-bit PCM silence: a minimal valid WAV file.
+const SILENCE_WAV: &[u8] = include_bytes!("../assets/silence.wav");
+
+/// The pause between notifications; the suite asks for "~50ms" so that a
+/// client sees them arrive during the call rather than all at its end.
+const NOTIFICATION_GAP: Duration = Duration::from_millis(50);
+
+/// The conformance tools, in the order of the suite's scenarios.
+pub fn tools() -> Toolbox {
+    Toolbox::new()
+        .with(
+            Tool::new("test_simple_text", "Returns a simple text response", |_: NoArgs| {
+                Ok("This is a simple text response for testing.")
+            })
+            .read_only(true),
+        )
+        .with(
+            Tool::new("test_image_content", "Returns a 1x1 red PNG image", |_: NoArgs| {
+                Ok(content::image(RED_PIXEL_PNG, "image/png"))
+            })
+            .read_only(true),
+        )
+        .with(
+            Tool::new("test_audio_content", "Returns a short WAV audio clip", |_: NoArgs| {
+                Ok(content::audio(SILENCE_WAV, "audio/wav"))
+            })
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "test_embedded_resource",
+                "Returns an embedded text resource",
+                |_: NoArgs| {
+                    Ok(content::resource_text(
+                        "test://embedded-resource",
+                        "text/plain",
+                        "This is an embedded resource content.",
+                    ))
+                },
+            )
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "test_multiple_content_types",
+                "Returns text, an image and an embedded resource in one result",
+                |_: NoArgs| Ok(multiple_content_types()),
+            )
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "test_tool_with_logging",
+                "Sends three info log messages, 50 ms apart, while it runs",
+                |_: NoArgs| {
+                    with_logging();
+                    Ok("Tool with logging executed successfully")
+                },
+            )
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "test_error_handling",
+                "Always fails, returning an isError result",
+                |_: NoArgs| -> Result<String, ToolError> {
+                    Err(ToolError::new("This tool intentionally returns an error for testing"))
+                },
+            )
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "test_tool_with_progress",
+                "Reports progress 0, 50 and 100 out of 100, 50 ms apart",
+                |_: NoArgs| {
+                    with_progress();
+                    Ok("Tool with progress executed successfully")
+                },
+            )
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "test_reconnection",
+                "Waits briefly, then answers: the host's transport may close \
+                 the SSE stream mid-call for the client to resume it",
+                |_: NoArgs| {
+                    sleep(RECONNECTION_WAIT);
+                    Ok("Reconnection test completed")
+                },
+            )
+            .read_only(true),
+        )
+        .with(
+            Tool::new(
+                "json_schema_2020_12_tool",
+                "Tool with JSON Schema 2020-12 features",
+                |args: JsonSchema202012Args| Ok(describe_person(&args)),
+            )
+            .read_only(true),
+        )
+}
+
+corral_sdk::export!(tools);
+
+/// Long enough for a host to close the stream before the result exists.
+const RECONNECTION_WAIT: Duration = Duration::from_millis(200);
+
+fn multiple_content_types() -> Vec<Content> {
+    vec![
+        content::text("Multiple content types test:"),
+        content::image(RED_PIXEL_PNG, "image/png"),
+        content::resource_text(
+            "test://mixed-content-resource",
+            "application/json",
+            r#"{"test":"data","value":123}"#,
+        ),
+    ]
+}
+
+fn with_logging() {
+    log::info("Tool execution started");
+    sleep(NOTIFICATION_GAP);
+    log::info("Tool processing data");
+    sleep(NOTIFICATION_GAP);
+    log::info("Tool execution completed");
+}
+
+fn with_progress() {
+    corral_sdk::progress(0.0, Some(100.0), None);
+    sleep(NOTIFICATION_GAP);
+    corral_sdk::progress(50.0, Some(100.0), None);
+    sleep(NOTIFICATION_GAP);
+    corral_sdk::progress(100.0, Some(100.0), None);
+}
+
+/// The arguments whose schema the `json-schema-2020-12` scenario inspects:
+/// it looks for `$defs.address` (hence the rename) and
+/// `additionalProperties: false` (hence `deny_unknown_fields`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JsonSchema202012Args {
+    /// The person's name.
+    name: Option<String>,
+    /// The person's postal address.
+    // A plain `$ref`, as in the scenario, rather than the `anyOf` with
+    // `null` that an `Option` would give.
+    #[serde(default)]
+    address: Address,
+}
+
+/// A postal address.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[schemars(rename = "address")]
+pub struct Address {
+    /// Street and number.
+    street: Option<String>,
+    /// City.
+    city: Option<String>,
+}
+
+fn describe_person(args: &JsonSchema202012Args) -> String {
+    let name = args.name.as_deref().unwrap_or("someone");
+    match (&args.address.street, &args.address.city) {
+        (None, None) => format!("{name} has no address"),
+        (street, city) => format!(
+            "{name} lives at {}, {}",
+            street.as_deref().unwrap_or("an unknown street"),
+            city.as_deref().unwrap_or("an unknown city")
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use corral_sdk::testing::{HostEvent, take_events};
+    use corral_sdk::types::{EmbeddedResource, ResourceContents};
+    use corral_sdk::{CallResult, LogLevel};
+    use serde_json::Value;
+
+    fn call(name: &str) -> CallResult {
+        tools().call(name, "{}").expect("the tool runs")
+    }
+
+    #[test]
+    fn simple_text_returns_the_expected_sentence() {
+        assert_eq!(
+            call("test_simple_text").content,
+            vec![Content::Text("This is a simple text response for testing.".into())]
+        );
+    }
+
+    #[test]
+    fn image_content_is_a_png() {
+        let content = call("test_image_content").content;
+        let [Content::Image(blob)] = content.as_slice() else {
+            panic!("expected one image");
+        };
+        assert_eq!(blob.mime_type, "image/png");
+        assert!(blob.data.starts_with(b"\x89PNG\r\n\x1a\n"));
+    }
+
+    #[test]
+    fn audio_content_is_a_wav() {
+        let content = call("test_audio_content").content;
+        let [Content::Audio(blob)] = content.as_slice() else {
+            panic!("expected one audio clip");
+        };
+        assert_eq!(blob.mime_type, "audio/wav");
+        assert_eq!((&blob.data[..4], &blob.data[8..12]), (&b"RIFF"[..], &b"WAVE"[..]));
+    }
+
+    #[test]
+    fn embedded_resource_has_the_expected_uri_type_and_text() {
+        assert_eq!(
+            call("test_embedded_resource").content,
+            vec![Content::Resource(EmbeddedResource {
+                uri: "test://embedded-resource".into(),
+                mime_type: Some("text/plain".into()),
+                contents: ResourceContents::Text("This is an embedded resource content.".into()),
+            })]
+        );
+    }
+
+    #[test]
+    fn multiple_content_types_are_text_image_and_resource() {
+        let content = call("test_multiple_content_types").content;
+        assert!(matches!(
+            content.as_slice(),
+            [Content::Text(_), Content::Image(_), Content::Resource(_)]
+        ));
+    }
+
+    #[test]
+    fn logging_tool_logs_three_info_messages_in_order() {
+        take_events();
+        call("test_tool_with_logging");
+        let messages: Vec<_> = take_events()
+            .into_iter()
+            .map(|event| match event {
+                HostEvent::Log { level: LogLevel::Info, message } => message,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(
+            messages,
+            ["Tool execution started", "Tool processing data", "Tool execution completed"]
+        );
+    }
+
+    #[test]
+    fn error_handling_returns_an_error_result() {
+        let result = call("test_error_handling");
+        assert!(result.is_error);
+        assert_eq!(
+            result.content,
+            vec![Content::Text("This tool intentionally returns an error for testing".into())]
+        );
+    }
+
+    #[test]
+    fn progress_tool_reports_0_50_100_of_100() {
+        take_events();
+        call("test_tool_with_progress");
+        let reports: Vec<_> = take_events()
+            .into_iter()
+            .map(|event| match event {
+                HostEvent::Progress { done, total, .. } => (done, total),
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(reports, [(0.0, Some(100.0)), (50.0, Some(100.0)), (100.0, Some(100.0))]);
+    }
+
+    #[test]
+    fn json_schema_tool_schema_has_the_2020_12_features_the_suite_checks() {
+        let definitions = tools().definitions().expect("tools are well defined");
+        let definition = definitions
+            .iter()
+            .find(|definition| definition.name == "json_schema_2020_12_tool")
+            .expect("the tool is listed");
+        let schema: Value = serde_json::from_str(&definition.input_schema).unwrap();
+        assert_eq!(schema["$schema"], "https://json-schema.org/draft/2020-12/schema");
+        assert_eq!(schema["type"], "object");
+        assert_eq!(schema["additionalProperties"], false);
+        assert_eq!(schema["$defs"]["address"]["type"], "object");
+        assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
+    }
+
+    #[test]
+    fn json_schema_tool_uses_its_arguments() {
+        let result = tools()
+            .call(
+                "json_schema_2020_12_tool",
+                r#"{"name": "Ada", "address": {"street": "1 Main St", "city": "Paris"}}"#,
+            )
+            .unwrap();
+        assert_eq!(result.content, vec![Content::Text("Ada lives at 1 Main St, Paris".into())]);
+    }
+
+    #[test]
+    fn every_tool_is_listed_with_a_description() {
+        let definitions = tools().definitions().expect("tools are well defined");
+        assert_eq!(definitions.len(), 10);
+        assert!(definitions.iter().all(|d| !d.description.is_empty()));
+    }
+}
