@@ -1,0 +1,12 @@
+//! The example tools, built by `build.rs` and embedded in the binary so that
+//! `corral` can serve them with no files beside it.
+
+/// The `fs` example tool component.
+pub const FS: &[u8] = include_bytes!(env!("CORRAL_GUEST_FS"));
+/// The `text` example tool component.
+pub const TEXT: &[u8] = include_bytes!(env!("CORRAL_GUEST_TEXT"));
+/// The `conformance` tool component (what the MCP conformance suite calls).
+pub const CONFORMANCE: &[u8] = include_bytes!(env!("CORRAL_GUEST_CONFORMANCE"));
+
+/// Every bundled component: (name, bytes).
+pub const ALL: [(&str, &[u8]); 3] = [("fs", FS), ("text", TEXT), ("conformance", CONFORMANCE)];

@@ -1,0 +1,506 @@
+//! The TOML configuration file: its shape, its defaults, and its validation.
+//!
+//! A configuration names the components to load and what each is granted.
+//! Nothing is granted by default: a component with no `[[component.dir]]`
+//! sees no filesystem, one with no `[component.env]` sees no environment,
+//! and no component reaches the network.
+//!
+//! ```toml
+//! [limits]                 # defaults for every component (all optional)
+//! timeout_ms = 10000
+//!
+//! [[component]]
+//! name = "fs"              # [a-z0-9_-], unique
+//! path = "fs.wasm"         # relative to this file
+//! namespace = "fs"         # tool names become "fs_<tool>"; "" keeps them bare
+//!
+//! [[component.dir]]
+//! host = "./data"          # relative to this file; must exist
+//! guest = "/data"          # absolute path the component sees
+//! mode = "ro"              # "ro" (default) or "rw"
+//!
+//! [component.env]
+//! GREETING = "hello"                          # literal
+//! API_KEY = { from_env = "HOST_API_KEY" }     # read from the host at start
+//! TOKEN = { from_file = "/run/secrets/token" } # read from a file at start
+//!
+//! [component.limits]       # per-component overrides of [limits]
+//! fuel = 5000000000
+//! ```
+//!
+//! Parsing ([`Config::from_toml`]) checks the shape; [`crate::policy`] turns a
+//! parsed config into resolved grants, reading the host paths and secrets.
+//! Unknown keys are errors, so a misspelt limit is never silently ignored.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Everything that can be wrong with a configuration file, naming the part.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("config {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML or does not have the expected shape.
+    #[error("config {path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said, with line and column.
+        message: String,
+    },
+    /// A value is out of range or inconsistent.
+    #[error("config: {context}: {message}")]
+    Invalid {
+        /// Which component and field, e.g. `component "fs": limits.fuel`.
+        context: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(crate) fn invalid(context: impl Into<String>, message: impl Into<String>) -> Self {
+        ConfigError::Invalid { context: context.into(), message: message.into() }
+    }
+}
+
+/// A whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Engine-wide settings.
+    #[serde(default)]
+    pub engine: EngineConfig,
+    /// Default limits for every component; each component may override any.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+    /// The components to load, in order.
+    #[serde(default, rename = "component")]
+    pub components: Vec<ComponentConfig>,
+    /// Directory against which relative paths are resolved: the config
+    /// file's directory, or the working directory for a config built in code.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
+}
+
+/// Settings shared by all components because wasmtime fixes them per engine.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineConfig {
+    /// Calls that may run at once across all components, and so the number
+    /// of instance slots in the pooling allocator. Default: 64.
+    #[serde(default = "defaults::max_instances")]
+    pub max_instances: u32,
+    /// Native stack a call's wasm may use before it traps with
+    /// `stack_overflow`. wasmtime sets this per engine, not per store, so it
+    /// cannot be overridden per component. Default: 512 KiB.
+    #[serde(default = "defaults::max_wasm_stack_kib")]
+    pub max_wasm_stack_kib: u32,
+    /// Where compiled components are cached, keyed by the component's
+    /// SHA-256 and the engine's compatibility hash. Default: `$CORRAL_CACHE_DIR`,
+    /// else `$XDG_CACHE_HOME/corral`, else `~/.cache/corral`. The directory
+    /// must be writable by the host only: its files are loaded as native code.
+    #[serde(default)]
+    pub cache_dir: Option<PathBuf>,
+    /// Turns the compile cache off. Default: false.
+    #[serde(default)]
+    pub no_cache: bool,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            max_instances: defaults::max_instances(),
+            max_wasm_stack_kib: defaults::max_wasm_stack_kib(),
+            cache_dir: None,
+            no_cache: false,
+        }
+    }
+}
+
+/// Limits as written in the file: each may be absent, meaning "inherit".
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// Wall-clock time for one call, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Fuel (roughly, wasm instructions) for one call.
+    pub fuel: Option<u64>,
+    /// Linear memory for one call, in MiB.
+    pub memory_mib: Option<u64>,
+    /// Bytes of result content plus log and progress messages for one call, in KiB.
+    pub output_kib: Option<u64>,
+    /// Calls of this component that may run at once.
+    pub max_concurrency: Option<u32>,
+    /// How long a call may wait for a free slot before it is refused as
+    /// busy, in milliseconds.
+    pub queue_timeout_ms: Option<u64>,
+}
+
+/// One `[[component]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComponentConfig {
+    /// Unique name: lowercase letters, digits, `_` and `-`.
+    pub name: String,
+    /// The `.wasm` component file, relative to the config file.
+    pub path: PathBuf,
+    /// Prefix for this component's tool names: `<namespace>_<tool>`.
+    /// Default: the component's name. An empty string exposes bare names.
+    pub namespace: Option<String>,
+    /// Directory grants. Default: none.
+    #[serde(default, rename = "dir")]
+    pub dirs: Vec<DirConfig>,
+    /// Environment values the component sees. Default: none.
+    #[serde(default)]
+    pub env: BTreeMap<String, EnvValue>,
+    /// Overrides of the default limits.
+    #[serde(default)]
+    pub limits: LimitOverrides,
+}
+
+/// One directory grant as written in the file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirConfig {
+    /// Directory on the host, relative to the config file.
+    pub host: PathBuf,
+    /// Absolute path under which the component sees it.
+    pub guest: String,
+    /// Access mode. Default: read-only.
+    #[serde(default)]
+    pub mode: DirMode,
+}
+
+/// Whether a granted directory may be written.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum DirMode {
+    /// Read-only: files and directories can be read, nothing created or changed.
+    #[default]
+    Ro,
+    /// Read-write.
+    Rw,
+}
+
+/// An environment value: a literal, or a secret read at start.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged, deny_unknown_fields)]
+pub enum EnvValue {
+    /// The value itself, written in the file.
+    Literal(String),
+    /// Copied from the host's environment variable of this name at start.
+    FromEnv {
+        /// Host variable name.
+        from_env: String,
+    },
+    /// Read from this file at start (trailing newline removed).
+    FromFile {
+        /// File path, relative to the config file.
+        from_file: PathBuf,
+    },
+}
+
+/// The default of every limit, in one place so `corral check` and the docs agree.
+pub mod defaults {
+    /// Wall-clock time per call: 10 s.
+    pub const TIMEOUT_MS: u64 = 10_000;
+    /// Fuel per call: 2e9 units, about two seconds of pure compute.
+    pub const FUEL: u64 = 2_000_000_000;
+    /// Linear memory per call: 64 MiB.
+    pub const MEMORY_MIB: u64 = 64;
+    /// Result plus log bytes per call: 1 MiB.
+    pub const OUTPUT_KIB: u64 = 1024;
+    /// Concurrent calls per component: 16.
+    pub const MAX_CONCURRENCY: u32 = 16;
+    /// Wait for a free slot: 5 s.
+    pub const QUEUE_TIMEOUT_MS: u64 = 5_000;
+
+    pub(super) fn max_instances() -> u32 {
+        64
+    }
+    pub(super) fn max_wasm_stack_kib() -> u32 {
+        512
+    }
+}
+
+/// A component `path` of the form `builtin:<name>` names a tool bundled in
+/// the `corral` binary (see [`crate::bundled`]) instead of a file.
+pub const BUILTIN_PREFIX: &str = "builtin:";
+
+/// Where the built-in configuration's `fs` tool keeps its files:
+/// `$CORRAL_DATA_DIR`, else `./corral-data`.
+pub fn default_data_dir() -> PathBuf {
+    std::env::var_os("CORRAL_DATA_DIR")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("corral-data"))
+}
+
+/// The configuration used when none is given: the bundled `fs` tool granted
+/// `data_dir` (created if missing) read-write at `/data`, the `text` tool,
+/// and the `conformance` tools with bare names.
+pub fn builtin(data_dir: &Path) -> Result<Config, ConfigError> {
+    std::fs::create_dir_all(data_dir).map_err(|err| {
+        ConfigError::invalid(
+            "component \"fs\": dir \"/data\"",
+            format!("cannot create {}: {err}", data_dir.display()),
+        )
+    })?;
+    let host = toml::Value::String(data_dir.display().to_string());
+    let text = format!(
+        r#"
+        [[component]]
+        name = "fs"
+        path = "builtin:fs"
+        [[component.dir]]
+        host = {host}
+        guest = "/data"
+        mode = "rw"
+
+        [[component]]
+        name = "text"
+        path = "builtin:text"
+
+        [[component]]
+        name = "conformance"
+        path = "builtin:conformance"
+        namespace = ""
+        "#
+    );
+    Config::from_toml(&text, Path::new("<built-in config>"), Path::new("."))
+}
+
+impl Config {
+    /// Reads and parses a configuration file; relative paths in it are
+    /// resolved against its directory.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        Config::from_toml(&text, path, &base)
+    }
+
+    /// Parses configuration text. `origin` names it in errors.
+    pub fn from_toml(text: &str, origin: &Path, base_dir: &Path) -> Result<Config, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|err| ConfigError::Syntax {
+            path: origin.to_owned(),
+            message: err.to_string().trim_end().to_owned(),
+        })?;
+        config.base_dir =
+            if base_dir.as_os_str().is_empty() { PathBuf::from(".") } else { base_dir.to_owned() };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks what can be checked without touching the filesystem.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.engine.max_instances == 0 || self.engine.max_instances > 1_000 {
+            return Err(ConfigError::invalid("engine.max_instances", "must be between 1 and 1000"));
+        }
+        if !(64..=64 * 1024).contains(&self.engine.max_wasm_stack_kib) {
+            return Err(ConfigError::invalid(
+                "engine.max_wasm_stack_kib",
+                "must be between 64 and 65536",
+            ));
+        }
+        self.limits.validate("limits")?;
+        let mut names = std::collections::HashSet::new();
+        for component in &self.components {
+            let ctx = format!("component {:?}", component.name);
+            if !is_valid_name(&component.name) {
+                return Err(ConfigError::invalid(
+                    ctx,
+                    "name must be 1-64 characters of a-z, 0-9, '_' or '-'",
+                ));
+            }
+            if !names.insert(component.name.as_str()) {
+                return Err(ConfigError::invalid(ctx, "name is used by another component"));
+            }
+            if let Some(ns) = &component.namespace
+                && !ns.is_empty()
+                && !ns.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+            {
+                return Err(ConfigError::invalid(
+                    format!("{ctx}: namespace"),
+                    "must contain only A-Z, a-z, 0-9, '_' or '-'",
+                ));
+            }
+            component.limits.validate(&format!("{ctx}: limits"))?;
+            let mut guests = std::collections::HashSet::new();
+            for dir in &component.dirs {
+                let dctx = format!("{ctx}: dir {:?}", dir.guest);
+                if !dir.guest.starts_with('/') {
+                    return Err(ConfigError::invalid(dctx, "guest path must be absolute"));
+                }
+                if dir.guest.split('/').any(|seg| seg == ".." || seg == ".") {
+                    return Err(ConfigError::invalid(
+                        dctx,
+                        "guest path must not contain '.' or '..'",
+                    ));
+                }
+                if !guests.insert(dir.guest.trim_end_matches('/')) {
+                    return Err(ConfigError::invalid(dctx, "guest path is granted twice"));
+                }
+            }
+            for key in component.env.keys() {
+                if key.is_empty() || key.contains('=') || key.contains('\0') {
+                    return Err(ConfigError::invalid(
+                        format!("{ctx}: env {key:?}"),
+                        "variable names must be non-empty and contain no '=' or NUL",
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl LimitOverrides {
+    fn validate(&self, ctx: &str) -> Result<(), ConfigError> {
+        let checks: [(&str, Option<u64>, u64, u64); 6] = [
+            ("timeout_ms", self.timeout_ms, 1, 24 * 3600 * 1000),
+            ("fuel", self.fuel, 1, u64::MAX),
+            ("memory_mib", self.memory_mib, 1, 4096),
+            ("output_kib", self.output_kib, 1, 1024 * 1024),
+            ("max_concurrency", self.max_concurrency.map(u64::from), 1, 10_000),
+            ("queue_timeout_ms", self.queue_timeout_ms, 0, 24 * 3600 * 1000),
+        ];
+        for (field, value, min, max) in checks {
+            if let Some(v) = value
+                && !(min..=max).contains(&v)
+            {
+                return Err(ConfigError::invalid(
+                    format!("{ctx}.{field}"),
+                    format!("{v} is out of range {min}..={max}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `self` where set, else `fallback`.
+    pub fn or(self, fallback: LimitOverrides) -> LimitOverrides {
+        LimitOverrides {
+            timeout_ms: self.timeout_ms.or(fallback.timeout_ms),
+            fuel: self.fuel.or(fallback.fuel),
+            memory_mib: self.memory_mib.or(fallback.memory_mib),
+            output_kib: self.output_kib.or(fallback.output_kib),
+            max_concurrency: self.max_concurrency.or(fallback.max_concurrency),
+            queue_timeout_ms: self.queue_timeout_ms.or(fallback.queue_timeout_ms),
+        }
+    }
+}
+
+/// Component names: 1-64 of `a-z`, `0-9`, `_`, `-`.
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::from_toml(text, Path::new("test.toml"), Path::new("/base"))
+    }
+
+    #[test]
+    fn empty_config_has_no_components_and_default_engine() {
+        let config = parse("").unwrap();
+        assert!(config.components.is_empty());
+        assert_eq!(config.engine.max_instances, 64);
+        assert_eq!(config.engine.max_wasm_stack_kib, 512);
+    }
+
+    #[test]
+    fn full_component_entry_parses() {
+        let config = parse(
+            r#"
+            [limits]
+            timeout_ms = 500
+            [[component]]
+            name = "fs"
+            path = "fs.wasm"
+            namespace = ""
+            [[component.dir]]
+            host = "data"
+            guest = "/data"
+            mode = "rw"
+            [component.env]
+            A = "1"
+            B = { from_env = "HOST_B" }
+            C = { from_file = "c.txt" }
+            [component.limits]
+            fuel = 10
+            "#,
+        )
+        .unwrap();
+        let c = &config.components[0];
+        assert_eq!(c.namespace.as_deref(), Some(""));
+        assert_eq!(c.dirs[0].mode, DirMode::Rw);
+        assert_eq!(c.env["A"], EnvValue::Literal("1".into()));
+        assert_eq!(c.env["B"], EnvValue::FromEnv { from_env: "HOST_B".into() });
+        assert_eq!(c.env["C"], EnvValue::FromFile { from_file: "c.txt".into() });
+        assert_eq!(c.limits.or(config.limits).timeout_ms, Some(500));
+        assert_eq!(c.limits.fuel, Some(10));
+    }
+
+    #[test]
+    fn unknown_key_is_an_error_naming_it() {
+        let err = parse("[limits]\nfuell = 3\n").unwrap_err().to_string();
+        assert!(err.contains("unknown field `fuell`"), "{err}");
+        assert!(err.contains("test.toml"), "{err}");
+    }
+
+    #[test]
+    fn relative_guest_path_is_rejected_naming_component() {
+        let err = parse("[[component]]\nname = \"x\"\npath = \"x.wasm\"\n[[component.dir]]\nhost = \".\"\nguest = \"data\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "config: component \"x\": dir \"data\": guest path must be absolute");
+    }
+
+    #[test]
+    fn dot_dot_in_guest_path_is_rejected() {
+        let err = parse("[[component]]\nname = \"x\"\npath = \"x.wasm\"\n[[component.dir]]\nhost = \".\"\nguest = \"/a/../b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must not contain"), "{err}");
+    }
+
+    #[test]
+    fn duplicate_component_names_are_rejected() {
+        let err = parse("[[component]]\nname = \"x\"\npath = \"a\"\n[[component]]\nname = \"x\"\npath = \"b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "config: component \"x\": name is used by another component");
+    }
+
+    #[test]
+    fn zero_limit_is_out_of_range_naming_field() {
+        let err = parse(
+            "[[component]]\nname = \"x\"\npath = \"a\"\n[component.limits]\nmemory_mib = 0\n",
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(err, "config: component \"x\": limits.memory_mib: 0 is out of range 1..=4096");
+    }
+
+    #[test]
+    fn uppercase_component_name_is_rejected() {
+        assert!(parse("[[component]]\nname = \"Fs\"\npath = \"a\"\n").is_err());
+    }
+}

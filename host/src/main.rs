@@ -1,0 +1,327 @@
+//! The `corral` command line: `tools`, `call` and `check`.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Parser, Subcommand, ValueEnum};
+use corral::config::{ComponentConfig, Config, DirConfig, DirMode, EnvValue, LimitOverrides};
+use corral::registry::Registry;
+use corral::sandbox::{GuestEvent, Sandbox};
+
+#[derive(Parser)]
+#[command(name = "corral", version, about = "Run MCP tools as sandboxed WebAssembly components")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the tool definitions (MCP `tools/list` result) of a component
+    /// file, or of every component in a config.
+    Tools {
+        /// A component `.wasm` file.
+        component: Option<PathBuf>,
+        /// A config file instead of a component file.
+        #[arg(long, conflicts_with = "component")]
+        config: Option<PathBuf>,
+    },
+    /// Run one tool call and print the MCP `CallToolResult`.
+    /// Exit status: 0 success, 1 the result is an error, 2 usage or config error.
+    Call {
+        /// A component `.wasm` file, or a component name from `--config`.
+        component: String,
+        /// The tool's name as the component declares it.
+        tool: String,
+        /// The arguments, a JSON object.
+        #[arg(default_value = "{}")]
+        arguments: String,
+        /// Config file in which to look up the component by name.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[command(flatten)]
+        grants: GrantArgs,
+    },
+    /// Validate a config, load its components, and print the effective
+    /// grants and limits.
+    Check {
+        /// The config file; without it, the built-in configuration.
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Grants and limit overrides given on the command line.
+#[derive(clap::Args)]
+struct GrantArgs {
+    /// Grant a directory: HOST:GUEST[:ro|rw] (read-only by default).
+    #[arg(long = "dir", value_name = "HOST:GUEST[:MODE]")]
+    dirs: Vec<String>,
+    /// Give the component an environment value: KEY=VALUE.
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Wall-clock limit in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Fuel limit.
+    #[arg(long)]
+    fuel: Option<u64>,
+    /// Memory limit in MiB.
+    #[arg(long)]
+    memory_mib: Option<u64>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(run(cli.command)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Tools { component, config } => {
+            let config = match (component, config) {
+                (Some(path), None) => single_component_config(&path, &GrantArgs::none())?,
+                (None, Some(path)) => Config::load(&path)?,
+                _ => bail!("give a component file or --config FILE"),
+            };
+            let (_, registry) = load(&config).await?;
+            let tools: Vec<_> = registry.tools().map(corral::mcp::tool_json).collect();
+            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Call { component, tool, arguments, config, grants } => {
+            call(&component, &tool, &arguments, config.as_deref(), &grants).await
+        }
+        Command::Check { config } => {
+            let config = match config {
+                Some(path) => Config::load(&path)?,
+                None => corral::config::builtin(&corral::config::default_data_dir())?,
+            };
+            check(&config).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn load(config: &Config) -> Result<(Sandbox, Registry)> {
+    let sandbox = Sandbox::new(&config.engine)?;
+    let registry = Registry::load(config, &sandbox).await?;
+    Ok((sandbox, registry))
+}
+
+async fn call(
+    component: &str,
+    tool: &str,
+    arguments: &str,
+    config: Option<&Path>,
+    grants: &GrantArgs,
+) -> Result<ExitCode> {
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(arguments)
+        .context("arguments must be a JSON object")?;
+    let config = match config {
+        None => single_component_config(Path::new(component), grants)?,
+        Some(path) => {
+            let mut config = Config::load(path)?;
+            config.components.retain(|c| c.name == component);
+            let Some(entry) = config.components.first_mut() else {
+                bail!("config {}: no component named {component:?}", path.display());
+            };
+            grants.apply(entry)?;
+            config.validate()?;
+            config
+        }
+    };
+    let (sandbox, registry) = load(&config).await?;
+    let loaded = &registry.components()[0];
+
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        while let Some(event) = rx.recv().await {
+            match event {
+                GuestEvent::Log { level, message } => eprintln!("[{}] {message}", level.as_str()),
+                GuestEvent::Progress { done, total, message } => eprintln!(
+                    "[progress] {done}{} {}",
+                    total.map(|t| format!("/{t}")).unwrap_or_default(),
+                    message.unwrap_or_default()
+                ),
+            }
+        }
+    });
+    let report = sandbox.call(loaded, tool, arguments, Some(tx)).await;
+    let _ = printer.await;
+    for (stream, bytes) in [("stdout", &report.stdio.stdout), ("stderr", &report.stdio.stderr)] {
+        if !bytes.is_empty() {
+            eprintln!("[{stream}] {}", String::from_utf8_lossy(bytes).trim_end());
+        }
+    }
+    tracing::info!(
+        tool,
+        outcome = report.outcome.as_str(),
+        fuel = report.fuel_consumed,
+        elapsed_us = report.elapsed.as_micros() as u64,
+        "call finished"
+    );
+    println!("{}", serde_json::to_string_pretty(&corral::mcp::call_result_json(&report.result))?);
+    Ok(if report.result.is_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+async fn check(config: &Config) -> Result<()> {
+    let (sandbox, registry) = load(config).await?;
+    let engine = sandbox.settings();
+    println!(
+        "engine: max_instances = {}, max_wasm_stack_kib = {}, compile cache = {}",
+        engine.max_instances,
+        engine.max_wasm_stack_kib,
+        match (
+            &engine.no_cache,
+            engine.cache_dir.clone().or_else(corral::sandbox::CompileCache::default_dir)
+        ) {
+            (true, _) | (false, None) => "off".to_owned(),
+            (false, Some(dir)) => dir.display().to_string(),
+        }
+    );
+    for component in registry.components() {
+        let policy = component.policy();
+        let limits = &policy.limits;
+        println!("component \"{}\"", component.name());
+        println!(
+            "  compiled in {:.1} ms{}",
+            component.compile_time.as_secs_f64() * 1e3,
+            if component.from_cache { " (from cache)" } else { "" }
+        );
+        let tools: Vec<_> = registry
+            .tools()
+            .filter(|t| registry.component_of(t).name() == component.name())
+            .map(|t| t.name.as_str())
+            .collect();
+        println!("  tools: {}", tools.join(", "));
+        if policy.dirs.is_empty() {
+            println!("  dirs: none");
+        }
+        for dir in &policy.dirs {
+            let mode = if dir.writable { "rw" } else { "ro" };
+            println!("  dir: {} -> {} ({mode})", dir.guest, dir.host.display());
+        }
+        if policy.env.is_empty() {
+            println!("  env: none");
+        }
+        for (key, value) in &policy.env {
+            let shown = serde_json::to_string(value)?;
+            println!("  env: {key} = {shown}");
+        }
+        println!("  network: none");
+        println!(
+            "  limits: timeout_ms = {}, fuel = {}, memory_mib = {}, output_kib = {}, max_concurrency = {}, queue_timeout_ms = {}",
+            limits.timeout.as_millis(),
+            limits.fuel,
+            limits.memory_bytes >> 20,
+            limits.output_bytes >> 10,
+            limits.max_concurrency,
+            limits.queue_timeout.as_millis()
+        );
+    }
+    Ok(())
+}
+
+/// A config holding one component file, with bare tool names.
+fn single_component_config(path: &Path, grants: &GrantArgs) -> Result<Config> {
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("component");
+    let name: String = stem
+        .chars()
+        .map(|c| c.to_ascii_lowercase())
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '_' })
+        .take(64)
+        .collect();
+    let mut component = ComponentConfig {
+        name,
+        path: path.to_owned(),
+        namespace: Some(String::new()),
+        dirs: Vec::new(),
+        env: Default::default(),
+        limits: LimitOverrides::default(),
+    };
+    grants.apply(&mut component)?;
+    let config =
+        Config { components: vec![component], base_dir: PathBuf::from("."), ..Config::default() };
+    config.validate()?;
+    Ok(config)
+}
+
+impl GrantArgs {
+    fn none() -> GrantArgs {
+        GrantArgs {
+            dirs: Vec::new(),
+            env: Vec::new(),
+            timeout_ms: None,
+            fuel: None,
+            memory_mib: None,
+        }
+    }
+
+    fn apply(&self, component: &mut ComponentConfig) -> Result<()> {
+        for spec in &self.dirs {
+            component.dirs.push(parse_dir(spec)?);
+        }
+        for spec in &self.env {
+            let Some((key, value)) = spec.split_once('=') else {
+                bail!("--env {spec:?}: expected KEY=VALUE");
+            };
+            component.env.insert(key.to_owned(), EnvValue::Literal(value.to_owned()));
+        }
+        let flags = LimitOverrides {
+            timeout_ms: self.timeout_ms,
+            fuel: self.fuel,
+            memory_mib: self.memory_mib,
+            ..Default::default()
+        };
+        component.limits = flags.or(component.limits);
+        Ok(())
+    }
+}
+
+/// `HOST:GUEST[:ro|rw]`.
+fn parse_dir(spec: &str) -> Result<DirConfig> {
+    let (rest, mode) = match spec.rsplit_once(':') {
+        Some((rest, "ro")) => (rest, DirMode::Ro),
+        Some((rest, "rw")) => (rest, DirMode::Rw),
+        _ => (spec, DirMode::Ro),
+    };
+    let Some((host, guest)) = rest.split_once(':') else {
+        bail!("--dir {spec:?}: expected HOST:GUEST[:ro|rw]");
+    };
+    Ok(DirConfig { host: host.into(), guest: guest.to_owned(), mode })
+}

@@ -1,0 +1,312 @@
+//! What one component is granted: directories, environment, and limits.
+//!
+//! A [`Policy`] is resolved once, at load, from the configuration:
+//!
+//! | grant | default | resolved how |
+//! | --- | --- | --- |
+//! | directories | none | host path canonicalised, must exist and be a directory |
+//! | environment | none | literals as written; `from_env` / `from_file` read now |
+//! | network | none | (not yet grantable: every address is refused) |
+//! | stdin | closed | - |
+//! | stdout, stderr | captured per call, bounded | - |
+//! | limits | [`crate::config::defaults`] | per-component value, else `[limits]`, else default |
+//!
+//! Secret values ([`EnvValue::FromEnv`], [`EnvValue::FromFile`]) are held in
+//! [`Secret`], whose `Debug` and `Display` print `<redacted>`, so a policy can
+//! be logged or printed by `corral check` without leaking them.
+//!
+//! Paths a component names are resolved inside its grants by wasmtime-wasi on
+//! top of cap-std: `..`, absolute paths and symlinks that leave a granted
+//! directory fail inside WASI, so this module does no path filtering of its own.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::{ComponentConfig, ConfigError, DirMode, EnvValue, LimitOverrides, defaults};
+
+/// Everything one component may use.
+#[derive(Debug, Clone, Serialize)]
+pub struct Policy {
+    /// Directory grants, in config order.
+    pub dirs: Vec<DirGrant>,
+    /// Environment values, in name order.
+    pub env: Vec<(String, EnvEntry)>,
+    /// Per-call limits.
+    pub limits: Limits,
+}
+
+/// A host directory made visible to the component at `guest`.
+#[derive(Debug, Clone, Serialize)]
+pub struct DirGrant {
+    /// Canonical host path.
+    pub host: PathBuf,
+    /// Absolute path inside the component.
+    pub guest: String,
+    /// Whether the component may write.
+    pub writable: bool,
+}
+
+/// One environment value, literal or secret.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum EnvEntry {
+    /// A value written in the config; shown by `corral check`.
+    Literal(String),
+    /// A value read from the host environment or a file; never shown.
+    Secret(Secret),
+}
+
+impl EnvEntry {
+    /// The value to hand to the component.
+    pub fn expose(&self) -> &str {
+        match self {
+            EnvEntry::Literal(v) => v,
+            EnvEntry::Secret(s) => &s.0,
+        }
+    }
+}
+
+/// A value that must not appear in logs, errors or `corral check` output.
+#[derive(Clone)]
+pub struct Secret(String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+/// Per-call limits after defaults are applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Limits {
+    /// Wall-clock time for one call. Default 10 s.
+    #[serde(serialize_with = "as_millis")]
+    pub timeout: Duration,
+    /// Fuel for one call. Default 2e9.
+    pub fuel: u64,
+    /// Linear-memory bytes for one call. Default 64 MiB.
+    pub memory_bytes: u64,
+    /// Bytes of result content plus log and progress messages. Default 1 MiB.
+    pub output_bytes: u64,
+    /// Concurrent calls of this component. Default 16.
+    pub max_concurrency: u32,
+    /// Longest wait for a free slot before the call is refused as busy. Default 5 s.
+    #[serde(serialize_with = "as_millis")]
+    pub queue_timeout: Duration,
+}
+
+fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+impl Limits {
+    /// Applies the built-in defaults to whatever `overrides` leaves unset.
+    pub fn resolve(overrides: LimitOverrides) -> Limits {
+        Limits {
+            timeout: Duration::from_millis(overrides.timeout_ms.unwrap_or(defaults::TIMEOUT_MS)),
+            fuel: overrides.fuel.unwrap_or(defaults::FUEL),
+            memory_bytes: overrides.memory_mib.unwrap_or(defaults::MEMORY_MIB) << 20,
+            output_bytes: overrides.output_kib.unwrap_or(defaults::OUTPUT_KIB) << 10,
+            max_concurrency: overrides.max_concurrency.unwrap_or(defaults::MAX_CONCURRENCY),
+            queue_timeout: Duration::from_millis(
+                overrides.queue_timeout_ms.unwrap_or(defaults::QUEUE_TIMEOUT_MS),
+            ),
+        }
+    }
+}
+
+impl Limits {
+    /// Each limit raised to at least its default (concurrency and queueing kept).
+    pub fn at_least_defaults(self) -> Limits {
+        let d = Limits::default();
+        Limits {
+            timeout: self.timeout.max(d.timeout),
+            fuel: self.fuel.max(d.fuel),
+            memory_bytes: self.memory_bytes.max(d.memory_bytes),
+            output_bytes: self.output_bytes.max(d.output_bytes),
+            ..self
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::resolve(LimitOverrides::default())
+    }
+}
+
+impl Policy {
+    /// A policy that grants nothing, with default limits.
+    pub fn deny_all() -> Policy {
+        Policy { dirs: Vec::new(), env: Vec::new(), limits: Limits::default() }
+    }
+
+    /// Resolves a component's config entry: checks each host directory,
+    /// reads secrets, and applies `defaults` then built-in limits.
+    pub fn resolve(
+        component: &ComponentConfig,
+        base_dir: &Path,
+        defaults: LimitOverrides,
+    ) -> Result<Policy, ConfigError> {
+        let ctx = format!("component {:?}", component.name);
+        let mut dirs = Vec::with_capacity(component.dirs.len());
+        for dir in &component.dirs {
+            dirs.push(DirGrant::resolve(
+                &format!("{ctx}: dir {:?}", dir.guest),
+                &base_dir.join(&dir.host),
+                &dir.guest,
+                dir.mode == DirMode::Rw,
+            )?);
+        }
+        let mut env = Vec::with_capacity(component.env.len());
+        for (key, value) in &component.env {
+            let ectx = format!("{ctx}: env {key:?}");
+            let entry = match value {
+                EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
+                EnvValue::FromEnv { from_env } => {
+                    let v = std::env::var(from_env).map_err(|_| {
+                        ConfigError::invalid(
+                            &ectx,
+                            format!(
+                                "host environment variable {from_env} is not set (or not UTF-8)"
+                            ),
+                        )
+                    })?;
+                    EnvEntry::Secret(Secret(v))
+                }
+                EnvValue::FromFile { from_file } => {
+                    let path = base_dir.join(from_file);
+                    let v = std::fs::read_to_string(&path).map_err(|err| {
+                        ConfigError::invalid(
+                            &ectx,
+                            format!("cannot read {}: {err}", path.display()),
+                        )
+                    })?;
+                    EnvEntry::Secret(Secret(v.trim_end_matches(['\n', '\r']).to_owned()))
+                }
+            };
+            env.push((key.clone(), entry));
+        }
+        Ok(Policy { dirs, env, limits: Limits::resolve(component.limits.or(defaults)) })
+    }
+}
+
+impl DirGrant {
+    /// Checks that `host` is an existing directory and canonicalises it.
+    pub fn resolve(
+        ctx: &str,
+        host: &Path,
+        guest: &str,
+        writable: bool,
+    ) -> Result<DirGrant, ConfigError> {
+        let canonical = host.canonicalize().map_err(|err| {
+            ConfigError::invalid(
+                ctx,
+                format!("host path {} does not exist ({err})", host.display()),
+            )
+        })?;
+        if !canonical.is_dir() {
+            return Err(ConfigError::invalid(
+                ctx,
+                format!("host path {} is not a directory", host.display()),
+            ));
+        }
+        Ok(DirGrant { host: canonical, guest: guest.to_owned(), writable })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn component(env: BTreeMap<String, EnvValue>) -> ComponentConfig {
+        ComponentConfig {
+            name: "t".into(),
+            path: "t.wasm".into(),
+            namespace: None,
+            dirs: Vec::new(),
+            env,
+            limits: LimitOverrides::default(),
+        }
+    }
+
+    #[test]
+    fn defaults_apply_when_nothing_is_set() {
+        let limits = Limits::default();
+        assert_eq!(limits.timeout, Duration::from_secs(10));
+        assert_eq!(limits.fuel, 2_000_000_000);
+        assert_eq!(limits.memory_bytes, 64 << 20);
+        assert_eq!(limits.output_bytes, 1 << 20);
+        assert_eq!(limits.max_concurrency, 16);
+    }
+
+    #[test]
+    fn component_limit_wins_over_global_default() {
+        let mut c = component(BTreeMap::new());
+        c.limits.fuel = Some(7);
+        let global = LimitOverrides { fuel: Some(9), timeout_ms: Some(5), ..Default::default() };
+        let policy = Policy::resolve(&c, Path::new("."), global).unwrap();
+        assert_eq!(policy.limits.fuel, 7);
+        assert_eq!(policy.limits.timeout, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn missing_host_dir_names_component_and_path() {
+        let mut c = component(BTreeMap::new());
+        c.dirs.push(crate::config::DirConfig {
+            host: "does-not-exist".into(),
+            guest: "/data".into(),
+            mode: DirMode::Ro,
+        });
+        let err = Policy::resolve(&c, Path::new("/nonexistent-base"), LimitOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "config: component \"t\": dir \"/data\": host path /nonexistent-base/does-not-exist does not exist"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn secret_from_file_is_read_and_redacted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
+        let env = BTreeMap::from([(
+            "TOKEN".to_owned(),
+            EnvValue::FromFile { from_file: "token".into() },
+        )]);
+        let policy =
+            Policy::resolve(&component(env), dir.path(), LimitOverrides::default()).unwrap();
+        assert_eq!(policy.env[0].1.expose(), "s3cret");
+        let shown = format!("{policy:?} {}", serde_json::to_string(&policy).unwrap());
+        assert!(!shown.contains("s3cret"), "{shown}");
+        assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn unset_host_variable_is_an_error_naming_it() {
+        let env = BTreeMap::from([(
+            "KEY".to_owned(),
+            EnvValue::FromEnv { from_env: "CORRAL_TEST_SURELY_UNSET_VAR".into() },
+        )]);
+        let err = Policy::resolve(&component(env), Path::new("."), LimitOverrides::default())
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "config: component \"t\": env \"KEY\": host environment variable CORRAL_TEST_SURELY_UNSET_VAR is not set (or not UTF-8)"
+        );
+    }
+}

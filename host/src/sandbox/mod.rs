@@ -1,0 +1,625 @@
+//! The narrow waist between Corral and wasmtime: one engine, compiled
+//! components, and one fresh store and instance per call.
+//!
+//! Nothing outside this module names a wasmtime type. The rest of the host
+//! sees [`Sandbox`], [`LoadedComponent`], the WIT data types re-exported
+//! below, and [`CallReport`].
+//!
+//! # Isolation
+//!
+//! Every call gets a new `Store` built from the component's [`Policy`] and
+//! a new instance from the cached `InstancePre`; the store is dropped when
+//! the call ends, so no state survives between calls and no call can see
+//! another's memory. Instances come from wasmtime's pooling allocator, whose
+//! slots are pre-reserved, so instantiation costs microseconds.
+//!
+//! # Limits, and how each is enforced
+//!
+//! | limit | mechanism | outcome |
+//! | --- | --- | --- |
+//! | wall time | epoch deadline (10 ms ticker) and a tokio timeout around the call | `timeout` |
+//! | CPU | fuel, yielding to tokio every [`FUEL_YIELD_INTERVAL`] units | `out_of_fuel` |
+//! | memory | a `ResourceLimiter` per store, under the pool's 4 GiB ceiling | `memory_limit` |
+//! | stack | `max_wasm_stack` (engine-wide) | `stack_overflow` |
+//! | output | result bytes checked after the call; log/progress bytes as they come | `output_too_large` |
+//! | concurrency | a semaphore per component and one for the whole pool, waited on for at most `queue_timeout_ms` | `busy` |
+//! | stdout/stderr | captured, first [`STDIO_CAPTURE_BYTES`] kept, the rest dropped | - |
+
+mod cache;
+mod outcome;
+mod output;
+mod state;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
+use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+
+pub use self::bindings::corral::mcp::types::{
+    Annotations, Blob, CallError, CallResult, Content, EmbeddedResource, ResourceContents,
+    ResourceLink, ToolDef,
+};
+pub use self::cache::CompileCache;
+pub use self::outcome::{CallOutcome, Failure};
+use self::state::{CallState, MemoryLimiter};
+pub use self::state::{CapturedStdio, EventSink, GuestEvent, LogLevel};
+use crate::config::EngineConfig;
+use crate::policy::{Limits, Policy};
+
+/// What a run is for: its limits differ.
+#[derive(Clone, Copy)]
+enum Purpose {
+    /// A tool call, under the component's limits.
+    Call,
+    /// `list-tools` at load, under at least the default limits: a component
+    /// given a tiny per-call budget must still be able to describe itself.
+    ListTools,
+}
+
+mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../guest-sdk/wit",
+        world: "tool",
+        // Host imports may trap: that is how the output limit stops a guest
+        // flooding log messages.
+        imports: { default: trappable },
+        exports: { default: async },
+    });
+}
+
+use bindings::ToolPre;
+
+/// Fuel units between yields to the async runtime, so a CPU-bound guest
+/// cannot hold a runtime thread: about 100 µs of wasm.
+pub const FUEL_YIELD_INTERVAL: u64 = 100_000;
+/// Period of the epoch ticker that enforces wall-clock deadlines.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+/// Bytes of each of stdout and stderr kept per call; the rest is dropped.
+pub const STDIO_CAPTURE_BYTES: usize = 64 * 1024;
+/// The pool reserves address space for memories of up to this size; the
+/// per-component `memory_mib` limit (at most 4096) is enforced below it.
+const POOL_MAX_MEMORY_BYTES: usize = 4 << 30;
+/// Core instances, memories and tables a single component may contain. A
+/// Rust `wasm32-wasip2` component uses about five core instances, one or two
+/// memories and a few tables; these bounds leave room and fix the pool size.
+const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
+const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
+const MAX_TABLES_PER_COMPONENT: u32 = 32;
+
+/// Why a component could not be loaded. Each message names the component.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The bytes are not a valid component, or compilation failed.
+    #[error("component \"{component}\": not a valid wasm component")]
+    Compile {
+        /// The component's name.
+        component: String,
+        /// wasmtime's reason.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The component imports something Corral does not provide, or does not
+    /// export `corral:mcp/tools`.
+    #[error("component \"{component}\": cannot be linked (is it built against corral-sdk's WIT?)")]
+    Link {
+        /// The component's name.
+        component: String,
+        /// wasmtime's reason, naming the import or export.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// `list-tools` failed.
+    #[error("component \"{component}\": list-tools failed: {message}")]
+    ListTools {
+        /// The component's name.
+        component: String,
+        /// The classified failure.
+        message: String,
+    },
+    /// A tool definition is unusable.
+    #[error("component \"{component}\": tool {tool:?}: {message}")]
+    InvalidTool {
+        /// The component's name.
+        component: String,
+        /// The tool's name as the component gave it.
+        tool: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Why the sandbox could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    /// wasmtime refused the engine configuration.
+    #[error("cannot create the wasm engine")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The compile cache directory could not be created.
+    #[error("cannot open compile cache {path}")]
+    Cache {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// The wasm engine, its linker, and the global concurrency budget.
+pub struct Sandbox {
+    engine: Engine,
+    linker: Linker<CallState>,
+    cache: Option<CompileCache>,
+    slots: Arc<Semaphore>,
+    settings: EngineConfig,
+    ticker_stop: Arc<AtomicBool>,
+}
+
+/// A compiled, linked component with its policy and tool list.
+pub struct LoadedComponent {
+    name: String,
+    pre: ToolPre<CallState>,
+    policy: Policy,
+    slots: Arc<Semaphore>,
+    tools: Vec<ToolDef>,
+    /// Time spent compiling (or loading from cache), for metrics.
+    pub compile_time: Duration,
+    /// Whether the compiled artifact came from the on-disk cache.
+    pub from_cache: bool,
+}
+
+impl LoadedComponent {
+    /// The component's configured name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The tools it offers, as it declared them.
+    pub fn tools(&self) -> &[ToolDef] {
+        &self.tools
+    }
+    /// The grants and limits it runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+}
+
+/// Everything about one finished call.
+#[derive(Debug)]
+pub struct CallReport {
+    /// How it ended.
+    pub outcome: CallOutcome,
+    /// The result to return: the tool's own, or an `isError` result that
+    /// explains a failure.
+    pub result: CallResult,
+    /// Fuel the call consumed (instantiation included).
+    pub fuel_consumed: u64,
+    /// Wall-clock time from slot acquired to result.
+    pub elapsed: Duration,
+    /// What the guest wrote to stdout and stderr.
+    pub stdio: CapturedStdio,
+}
+
+impl Sandbox {
+    /// Creates the engine (pooling allocator sized from `settings`), the
+    /// linker with WASI and the `corral:mcp/host` imports, and the epoch ticker.
+    pub fn new(settings: &EngineConfig) -> Result<Sandbox, SandboxError> {
+        let n = settings.max_instances;
+        let mut pool = PoolingAllocationConfig::default();
+        pool.total_component_instances(n)
+            .total_core_instances(n * MAX_CORE_INSTANCES_PER_COMPONENT)
+            .total_memories(n * MAX_MEMORIES_PER_COMPONENT)
+            .total_tables(n * MAX_TABLES_PER_COMPONENT)
+            .total_stacks(n)
+            .max_core_instances_per_component(MAX_CORE_INSTANCES_PER_COMPONENT)
+            .max_memories_per_component(MAX_MEMORIES_PER_COMPONENT)
+            .max_tables_per_component(MAX_TABLES_PER_COMPONENT)
+            .max_memory_size(POOL_MAX_MEMORY_BYTES);
+
+        let stack = settings.max_wasm_stack_kib as usize * 1024;
+        let mut config = Config::new();
+        config
+            .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
+            .consume_fuel(true)
+            .epoch_interruption(true)
+            .max_wasm_stack(stack)
+            // The fiber stack must hold the wasm stack plus host frames.
+            .async_stack_size(stack + (1 << 20));
+        let engine = Engine::new(&config).map_err(|e| SandboxError::Engine(e.into()))?;
+
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| bindings::Tool::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .map_err(|e| SandboxError::Engine(e.into()))?;
+
+        let cache = if settings.no_cache {
+            None
+        } else {
+            match settings.cache_dir.clone().or_else(CompileCache::default_dir) {
+                Some(dir) => Some(
+                    CompileCache::open(&dir, &engine)
+                        .map_err(|source| SandboxError::Cache { path: dir, source })?,
+                ),
+                None => None,
+            }
+        };
+
+        let ticker_stop = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.clone(), ticker_stop.clone());
+
+        Ok(Sandbox {
+            engine,
+            linker,
+            cache,
+            slots: Arc::new(Semaphore::new(n as usize)),
+            settings: settings.clone(),
+            ticker_stop,
+        })
+    }
+
+    /// The engine-wide settings in force.
+    pub fn settings(&self) -> &EngineConfig {
+        &self.settings
+    }
+
+    /// Compiles (or loads from cache) and links a component, then asks it
+    /// for its tools under its own limits.
+    pub async fn load(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        policy: Policy,
+    ) -> Result<LoadedComponent, LoadError> {
+        let started = Instant::now();
+        let (component, from_cache) = match &self.cache {
+            Some(cache) => cache.get_or_compile(&self.engine, wasm),
+            None => wasmtime::component::Component::new(&self.engine, wasm).map(|c| (c, false)),
+        }
+        .map_err(|e| LoadError::Compile { component: name.to_owned(), source: e.into() })?;
+        let compile_time = started.elapsed();
+
+        let pre = self
+            .linker
+            .instantiate_pre(&component)
+            .and_then(ToolPre::new)
+            .map_err(|e| LoadError::Link { component: name.to_owned(), source: e.into() })?;
+
+        let mut loaded = LoadedComponent {
+            name: name.to_owned(),
+            pre,
+            slots: Arc::new(Semaphore::new(policy.limits.max_concurrency as usize)),
+            policy,
+            tools: Vec::new(),
+            compile_time,
+            from_cache,
+        };
+        let tools = self
+            .run(&loaded, Purpose::ListTools, None, async |tools, store| {
+                tools.call_list_tools(store).await
+            })
+            .await
+            .map_err(|(failure, _)| LoadError::ListTools {
+                component: name.to_owned(),
+                message: failure.message,
+            })?
+            .0;
+        validate_tools(name, &tools)?;
+        loaded.tools = tools;
+        Ok(loaded)
+    }
+
+    /// Runs one tool call in a fresh instance and reports how it ended.
+    /// Never fails: every failure is a classified [`CallReport`].
+    pub async fn call(
+        &self,
+        component: &LoadedComponent,
+        tool: &str,
+        arguments: &str,
+        events: EventSink,
+    ) -> CallReport {
+        let started = Instant::now();
+        let run = self
+            .run(component, Purpose::Call, events, async |tools, store| {
+                tools.call_call_tool(store, tool, arguments).await
+            })
+            .await;
+        let limits = &component.policy.limits;
+        let (outcome, result, fuel_consumed, stdio) = match run {
+            Ok((Ok(result), fuel, stdio)) => match output_size(&result) {
+                size if size > limits.output_bytes => {
+                    let failure = Failure::new(
+                        CallOutcome::OutputTooLarge,
+                        format!(
+                            "tool output too large: the result is {size} bytes, over the {} byte output limit (output_kib)",
+                            limits.output_bytes
+                        ),
+                    );
+                    (failure.outcome, failure.into_result(), fuel, stdio)
+                }
+                _ if !is_json_object(result.structured.as_deref()) => {
+                    let failure = Failure::new(
+                        CallOutcome::ToolError,
+                        "tool returned structured content that is not a JSON object",
+                    );
+                    (failure.outcome, failure.into_result(), fuel, stdio)
+                }
+                _ if result.is_error => (CallOutcome::ToolError, result, fuel, stdio),
+                _ => (CallOutcome::Ok, result, fuel, stdio),
+            },
+            Ok((Err(call_error), fuel, stdio)) => {
+                let failure = match call_error {
+                    CallError::UnknownTool(name) => {
+                        Failure::new(CallOutcome::UnknownTool, format!("unknown tool: {name}"))
+                    }
+                    CallError::InvalidArguments(message) => Failure::new(
+                        CallOutcome::InvalidArguments,
+                        format!("invalid arguments: {message}"),
+                    ),
+                    CallError::Failed(message) => {
+                        Failure::new(CallOutcome::ToolError, format!("tool failed: {message}"))
+                    }
+                };
+                (failure.outcome, failure.into_result(), fuel, stdio)
+            }
+            Err((failure, report)) => {
+                let (fuel, stdio) = report.unwrap_or_default();
+                (failure.outcome, failure.into_result(), fuel, stdio)
+            }
+        };
+        CallReport { outcome, result, fuel_consumed, elapsed: started.elapsed(), stdio }
+    }
+
+    /// Acquires slots, builds a store from the policy, instantiates, runs
+    /// `body` under the limits, and classifies what went wrong.
+    async fn run<R>(
+        &self,
+        component: &LoadedComponent,
+        purpose: Purpose,
+        events: EventSink,
+        body: impl AsyncFnOnce(
+            &bindings::exports::corral::mcp::tools::Guest,
+            &mut Store<CallState>,
+        ) -> wasmtime::Result<R>,
+    ) -> Result<(R, u64, CapturedStdio), (Failure, Option<(u64, CapturedStdio)>)> {
+        let limits = match purpose {
+            Purpose::Call => component.policy.limits,
+            Purpose::ListTools => component.policy.limits.at_least_defaults(),
+        };
+        let queue_deadline = tokio::time::Instant::now() + limits.queue_timeout;
+        let _permits =
+            self.acquire(component, queue_deadline).await.map_err(|failure| (failure, None))?;
+        // The time limit counts from the moment the call has a slot.
+        let deadline = tokio::time::Instant::now() + limits.timeout;
+
+        let mut store = self.new_store(&component.policy, &limits, events);
+        let outcome = tokio::time::timeout_at(deadline, async {
+            let instance = component.pre.instantiate_async(&mut store).await?;
+            body(instance.corral_mcp_tools(), &mut store).await
+        })
+        .await;
+        let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
+        // Classify before taking stdio: a panic's message is read from stderr.
+        let result = match outcome {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(err)) => Err(outcome::classify(
+                &err,
+                store.data(),
+                &limits,
+                self.settings.max_wasm_stack_kib,
+            )),
+            Err(_elapsed) => Err(Failure::timeout(limits.timeout)),
+        };
+        let stdio = store.data().take_stdio();
+        match result {
+            Ok(value) => Ok((value, fuel, stdio)),
+            Err(failure) => Err((failure, Some((fuel, stdio)))),
+        }
+    }
+
+    async fn acquire(
+        &self,
+        component: &LoadedComponent,
+        deadline: tokio::time::Instant,
+    ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Failure> {
+        let busy = || {
+            Failure::busy(&component.name, &component.policy.limits, self.settings.max_instances)
+        };
+        // Component slot first: a component at its own limit must not hold
+        // a global slot that another component could use.
+        let local = tokio::time::timeout_at(deadline, component.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        let global = tokio::time::timeout_at(deadline, self.slots.clone().acquire_owned())
+            .await
+            .map_err(|_| busy())?
+            .map_err(|_| busy())?;
+        Ok((local, global))
+    }
+
+    fn new_store(&self, policy: &Policy, limits: &Limits, events: EventSink) -> Store<CallState> {
+        let stdout = output::Captured::new(STDIO_CAPTURE_BYTES);
+        let stderr = output::Captured::new(STDIO_CAPTURE_BYTES);
+        let mut wasi = WasiCtxBuilder::new();
+        // Defaults kept on purpose: stdin closed, no args, no inherited env,
+        // name lookup denied. Sockets are switched off outright.
+        wasi.stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .allow_tcp(false)
+            .allow_udp(false)
+            .allow_ip_name_lookup(false);
+        for (key, value) in &policy.env {
+            wasi.env(key, value.expose());
+        }
+        for dir in &policy.dirs {
+            let perms = if dir.writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            if let Err(err) = wasi.preopened_dir(&dir.host, &dir.guest, perms) {
+                // The directory was checked at load; if it has gone since,
+                // the guest sees the grant missing and its own error says so.
+                tracing::warn!(guest = %dir.guest, host = %dir.host.display(), "granted directory unavailable: {err}");
+            }
+        }
+        let state = CallState {
+            wasi: wasi.build(),
+            table: ResourceTable::new(),
+            memory: MemoryLimiter { max_bytes: limits.memory_bytes as usize, hit: false },
+            output_left: limits.output_bytes,
+            output_limit: limits.output_bytes,
+            output_exceeded: false,
+            events,
+            stdout,
+            stderr,
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.memory);
+        // Fuel is always enabled on this engine, so these cannot fail.
+        let _ = store.set_fuel(limits.fuel);
+        let _ = store.fuel_async_yield_interval(Some(FUEL_YIELD_INTERVAL));
+        let ticks = limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1;
+        store.set_epoch_deadline(ticks);
+        store.epoch_deadline_trap();
+        store
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        self.ticker_stop.store(true, Ordering::Relaxed);
+    }
+}
+
+fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
+    std::thread::Builder::new()
+        .name("corral-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                engine.increment_epoch();
+            }
+        })
+        .expect("spawning the epoch ticker thread");
+}
+
+/// Bytes a result puts on the wire, before JSON escaping.
+fn output_size(result: &CallResult) -> u64 {
+    let content: usize = result
+        .content
+        .iter()
+        .map(|c| match c {
+            Content::Text(t) => t.len(),
+            Content::Image(b) | Content::Audio(b) => b.data.len() * 4 / 3 + b.mime_type.len(),
+            Content::Resource(r) => {
+                r.uri.len()
+                    + match &r.contents {
+                        ResourceContents::Text(t) => t.len(),
+                        ResourceContents::Blob(b) => b.len() * 4 / 3,
+                    }
+            }
+            Content::ResourceLink(l) => l.uri.len() + l.name.len(),
+        })
+        .sum();
+    (content + result.structured.as_ref().map_or(0, String::len)) as u64
+}
+
+/// True for no structured content, or content that parses as a JSON object.
+fn is_json_object(structured: Option<&str>) -> bool {
+    structured.is_none_or(|s| {
+        matches!(serde_json::from_str::<serde_json::Value>(s), Ok(serde_json::Value::Object(_)))
+    })
+}
+
+/// MCP tool names: 1-128 characters of `A-Z a-z 0-9 _ - .`.
+pub fn is_valid_tool_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn validate_tools(component: &str, tools: &[ToolDef]) -> Result<(), LoadError> {
+    let invalid = |tool: &str, message: String| LoadError::InvalidTool {
+        component: component.to_owned(),
+        tool: tool.to_owned(),
+        message,
+    };
+    let mut seen = std::collections::HashSet::new();
+    for tool in tools {
+        if !is_valid_tool_name(&tool.name) {
+            return Err(invalid(
+                &tool.name,
+                "name must be 1-128 characters of A-Z, a-z, 0-9, '_', '-', '.'".into(),
+            ));
+        }
+        if !seen.insert(tool.name.as_str()) {
+            return Err(invalid(&tool.name, "declared twice".into()));
+        }
+        let schemas = [
+            ("input-schema", Some(&tool.input_schema)),
+            ("output-schema", tool.output_schema.as_ref()),
+        ];
+        for (field, schema) in schemas {
+            let Some(schema) = schema else { continue };
+            match serde_json::from_str::<serde_json::Value>(schema) {
+                Ok(serde_json::Value::Object(map)) => {
+                    if map.get("type").and_then(|t| t.as_str()) != Some("object") {
+                        return Err(invalid(
+                            &tool.name,
+                            format!("{field} must have \"type\": \"object\""),
+                        ));
+                    }
+                }
+                Ok(_) => return Err(invalid(&tool.name, format!("{field} is not a JSON object"))),
+                Err(err) => {
+                    return Err(invalid(&tool.name, format!("{field} is not valid JSON: {err}")));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An instance kept alive across calls. Corral never serves calls this way
+/// (state would leak from one call to the next); it exists so benchmarks can
+/// measure what a fresh instance per call costs against this baseline.
+pub struct ReusedInstance {
+    store: Store<CallState>,
+    tools: bindings::Tool,
+    limits: crate::policy::Limits,
+}
+
+impl Sandbox {
+    /// Instantiates `component` once for repeated calls; see [`ReusedInstance`].
+    pub async fn reused_instance(
+        &self,
+        component: &LoadedComponent,
+    ) -> Result<ReusedInstance, Failure> {
+        let limits = component.policy.limits;
+        let mut store = self.new_store(&component.policy, &limits, None);
+        match component.pre.instantiate_async(&mut store).await {
+            Ok(tools) => Ok(ReusedInstance { store, tools, limits }),
+            Err(err) => Err(outcome::classify(
+                &err,
+                store.data(),
+                &limits,
+                self.settings.max_wasm_stack_kib,
+            )),
+        }
+    }
+}
+
+impl ReusedInstance {
+    /// Calls a tool on the kept instance, refilling fuel and the deadline.
+    pub async fn call(&mut self, tool: &str, arguments: &str) -> Result<CallResult, String> {
+        let _ = self.store.set_fuel(self.limits.fuel);
+        self.store.set_epoch_deadline(
+            self.limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1,
+        );
+        match self.tools.corral_mcp_tools().call_call_tool(&mut self.store, tool, arguments).await {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(err)) => Err(format!("{err:?}")),
+            Err(err) => Err(format!("{err:#}")),
+        }
+    }
+}

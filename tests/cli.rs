@@ -1,0 +1,158 @@
+//! The `corral` binary as a user runs it: `tools`, `call`, `check`, their
+//! output and exit codes.
+
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const FS: &str = env!("CORRAL_GUEST_FS");
+const TEXT: &str = env!("CORRAL_GUEST_TEXT");
+
+fn corral(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(args)
+        .env("CORRAL_CACHE_DIR", std::env::temp_dir().join("corral-cli-test-cache"))
+        .output()
+        .expect("running corral")
+}
+
+fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|err| {
+        panic!(
+            "stdout is not JSON ({err}): {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    })
+}
+
+#[test]
+fn tools_prints_definitions_with_schemas() {
+    let out = corral(&["tools", TEXT]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let tools = stdout_json(&out);
+    let sha = tools["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "sha256")
+        .expect("sha256 tool");
+    assert_eq!(sha["inputSchema"]["type"], "object");
+}
+
+#[test]
+fn successful_call_prints_result_and_exits_zero() {
+    let out = corral(&["call", TEXT, "sha256", r#"{"text":"abc"}"#]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let result = stdout_json(&out);
+    assert_eq!(result["isError"], false);
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        "{text}"
+    );
+}
+
+#[test]
+fn error_result_exits_one() {
+    let out = corral(&["call", TEXT, "regex_find", r#"{"text":"a","pattern":"("}"#]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout_json(&out)["isError"], true);
+}
+
+#[test]
+fn fuel_flag_limits_the_call() {
+    let out = corral(&["call", TEXT, "sha256", r#"{"text":"abc"}"#, "--fuel", "1000"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout_json(&out)["content"][0]["text"].as_str().unwrap().to_owned();
+    assert_eq!(text, "tool ran out of fuel: it used all 1000 units allowed (fuel)");
+}
+
+#[test]
+fn dir_flag_grants_a_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hello from the host").unwrap();
+    let grant = format!("{}:/data:ro", dir.path().display());
+    let out = corral(&["call", FS, "read_file", r#"{"path":"/data/hello.txt"}"#, "--dir", &grant]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("hello from the host"));
+}
+
+#[test]
+fn arguments_that_are_not_an_object_exit_two() {
+    let out = corral(&["call", TEXT, "sha256", "[1]"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("arguments must be a JSON object"));
+}
+
+#[test]
+fn missing_component_file_exits_two_naming_it() {
+    let out = corral(&["call", "/nonexistent/tool.wasm", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read /nonexistent/tool.wasm"), "{stderr}");
+}
+
+#[test]
+fn not_a_component_exits_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.wasm");
+    std::fs::write(&bogus, b"not wasm").unwrap();
+    let out = corral(&["tools", bogus.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a valid wasm component"));
+}
+
+#[test]
+fn check_prints_effective_limits_and_redacts_secrets() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "hunter2\n").unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+            [limits]
+            timeout_ms = 1234
+            [[component]]
+            name = "files"
+            path = "{FS}"
+            [[component.dir]]
+            host = "data"
+            guest = "/data"
+            [component.env]
+            TOKEN = {{ from_file = "token" }}
+            MODE = "plain"
+            [component.limits]
+            fuel = 777
+            "#
+        ),
+    )
+    .unwrap();
+    let out = corral(&["check", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("timeout_ms = 1234, fuel = 777, memory_mib = 64"), "{stdout}");
+    assert!(stdout.contains("files_read_file"), "{stdout}");
+    assert!(stdout.contains("dir: /data -> "), "{stdout}");
+    assert!(stdout.contains("TOKEN = \"<redacted>\""), "{stdout}");
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+#[test]
+fn check_reports_a_bad_config_naming_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        "[[component]]\nname = \"x\"\npath = \"x.wasm\"\n[component.limits]\ntimeout_ms = 0\n",
+    )
+    .unwrap();
+    let out = corral(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: config: component \"x\": limits.timeout_ms: 0 is out of range 1..=86400000"
+    );
+}

@@ -1,0 +1,358 @@
+//! Hostile guests against the sandbox: every escape or exhaustion attempt
+//! ends contained, with the exact outcome, and the next ordinary call works.
+//!
+//! The fixture is `tests/hostile`, built for wasm32-wasip2 by the host's
+//! build script.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use corral::config::{EngineConfig, LimitOverrides};
+use corral::policy::{DirGrant, EnvEntry, Limits, Policy};
+use corral::sandbox::{CallOutcome, CallReport, Content, GuestEvent, LoadedComponent, Sandbox};
+use serde_json::{Value, json};
+
+const HOSTILE: &str = env!("CORRAL_GUEST_HOSTILE");
+
+fn engine() -> EngineConfig {
+    EngineConfig { max_instances: 8, no_cache: true, ..EngineConfig::default() }
+}
+
+fn limits(overrides: LimitOverrides) -> Limits {
+    Limits::resolve(overrides)
+}
+
+async fn load(policy: Policy) -> (Sandbox, LoadedComponent) {
+    let sandbox = Sandbox::new(&engine()).expect("sandbox");
+    let wasm = std::fs::read(HOSTILE).expect("hostile guest is built");
+    let component = sandbox.load("hostile", &wasm, policy).await.expect("hostile guest loads");
+    (sandbox, component)
+}
+
+async fn call(sandbox: &Sandbox, c: &LoadedComponent, tool: &str, args: Value) -> CallReport {
+    sandbox.call(c, tool, &args.to_string(), None).await
+}
+
+fn text(report: &CallReport) -> String {
+    report
+        .result
+        .content
+        .iter()
+        .filter_map(|c| match c {
+            Content::Text(t) => Some(t.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Asserts the outcome, and that an ordinary call right after it succeeds.
+async fn assert_contained(
+    sandbox: &Sandbox,
+    c: &LoadedComponent,
+    report: &CallReport,
+    outcome: CallOutcome,
+) {
+    assert_eq!(report.outcome, outcome, "result: {}", text(report));
+    assert!(report.result.is_error, "a contained failure is an isError result");
+    let next = call(sandbox, c, "echo", json!({ "text": "still serving" })).await;
+    assert_eq!(next.outcome, CallOutcome::Ok, "{}", text(&next));
+    assert_eq!(text(&next), "still serving");
+}
+
+fn policy_with(overrides: LimitOverrides) -> Policy {
+    Policy { limits: limits(overrides), ..Policy::deny_all() }
+}
+
+#[tokio::test]
+async fn ordinary_call_returns_the_tools_result() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "echo", json!({ "text": "hi" })).await;
+    assert_eq!(report.outcome, CallOutcome::Ok);
+    assert!(!report.result.is_error);
+    assert_eq!(text(&report), "hi");
+    assert!(report.fuel_consumed > 0);
+}
+
+#[tokio::test]
+async fn infinite_loop_is_stopped_by_the_wall_clock_limit() {
+    let policy = policy_with(LimitOverrides {
+        timeout_ms: Some(200),
+        fuel: Some(u64::MAX / 2),
+        ..Default::default()
+    });
+    let (sandbox, c) = load(policy).await;
+    let report = call(&sandbox, &c, "spin", json!({})).await;
+    assert!(text(&report).contains("200 ms time limit"), "{}", text(&report));
+    assert_contained(&sandbox, &c, &report, CallOutcome::Timeout).await;
+}
+
+#[tokio::test]
+async fn guest_blocked_in_a_host_call_is_stopped_by_the_wall_clock_limit() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { timeout_ms: Some(200), ..Default::default() })).await;
+    let report = call(&sandbox, &c, "sleep", json!({ "ms": 60_000 })).await;
+    assert!(report.elapsed < Duration::from_secs(5), "took {:?}", report.elapsed);
+    assert_contained(&sandbox, &c, &report, CallOutcome::Timeout).await;
+}
+
+#[tokio::test]
+async fn infinite_loop_runs_out_of_fuel() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { fuel: Some(50_000_000), ..Default::default() })).await;
+    let report = call(&sandbox, &c, "spin", json!({})).await;
+    assert_eq!(text(&report), "tool ran out of fuel: it used all 50000000 units allowed (fuel)");
+    assert_contained(&sandbox, &c, &report, CallOutcome::OutOfFuel).await;
+}
+
+#[tokio::test]
+async fn bounded_compute_within_fuel_succeeds_and_reports_fuel() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let small = call(&sandbox, &c, "burn", json!({ "iterations": 1_000 })).await;
+    let large = call(&sandbox, &c, "burn", json!({ "iterations": 1_000_000 })).await;
+    assert_eq!(small.outcome, CallOutcome::Ok, "{}", text(&small));
+    assert_eq!(large.outcome, CallOutcome::Ok, "{}", text(&large));
+    assert!(large.fuel_consumed > small.fuel_consumed * 100);
+}
+
+#[tokio::test]
+async fn memory_bomb_hits_the_memory_limit() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { memory_mib: Some(32), ..Default::default() })).await;
+    let report = call(&sandbox, &c, "grow_forever", json!({})).await;
+    assert_eq!(
+        text(&report),
+        "tool exceeded its memory limit: growth past 32 MiB was refused (memory_mib)"
+    );
+    assert_contained(&sandbox, &c, &report, CallOutcome::MemoryLimit).await;
+}
+
+#[tokio::test]
+async fn allocation_within_the_memory_limit_succeeds() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { memory_mib: Some(32), ..Default::default() })).await;
+    let report = call(&sandbox, &c, "alloc", json!({ "mib": 8 })).await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+}
+
+#[tokio::test]
+async fn deep_recursion_overflows_the_stack() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "recurse", json!({ "depth": 100_000_000u64 })).await;
+    assert!(text(&report).contains("512 KiB"), "{}", text(&report));
+    assert_contained(&sandbox, &c, &report, CallOutcome::StackOverflow).await;
+}
+
+#[tokio::test]
+async fn panic_is_a_trap_carrying_the_panic_message() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "panic", json!({ "message": "boom at the guest" })).await;
+    assert!(
+        text(&report).starts_with("tool panicked: boom at the guest (at "),
+        "{}",
+        text(&report)
+    );
+    assert_contained(&sandbox, &c, &report, CallOutcome::Trap).await;
+}
+
+#[tokio::test]
+async fn huge_result_is_output_too_large() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { output_kib: Some(64), ..Default::default() })).await;
+    let report = call(&sandbox, &c, "flood", json!({ "bytes": 200_000 })).await;
+    assert_eq!(
+        text(&report),
+        "tool output too large: the result is 200000 bytes, over the 65536 byte output limit (output_kib)"
+    );
+    assert_contained(&sandbox, &c, &report, CallOutcome::OutputTooLarge).await;
+}
+
+#[tokio::test]
+async fn log_flood_is_output_too_large_and_stops_the_guest() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { output_kib: Some(16), ..Default::default() })).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let report = sandbox
+        .call(&c, "log_flood", &json!({ "count": 1_000_000, "size": 1024 }).to_string(), Some(tx))
+        .await;
+    let mut delivered = 0;
+    while let Ok(GuestEvent::Log { .. }) = rx.try_recv() {
+        delivered += 1;
+    }
+    assert_eq!(delivered, 16, "exactly the messages that fit in 16 KiB reach the client");
+    assert_contained(&sandbox, &c, &report, CallOutcome::OutputTooLarge).await;
+}
+
+#[tokio::test]
+async fn stdout_flood_is_captured_bounded_and_harmless() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "stdout", json!({ "bytes": 1_000_000 })).await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+    assert_eq!(report.stdio.stdout.len(), corral::sandbox::STDIO_CAPTURE_BYTES);
+    assert_eq!(report.stdio.stderr.len(), corral::sandbox::STDIO_CAPTURE_BYTES);
+    assert_eq!(report.stdio.dropped, 2 * (1_000_000 - corral::sandbox::STDIO_CAPTURE_BYTES as u64));
+}
+
+#[tokio::test]
+async fn stdin_is_closed() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "stdin", json!({})).await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+    assert_eq!(text(&report), "read 0 bytes from stdin");
+}
+
+#[tokio::test]
+async fn environment_holds_only_granted_values() {
+    // The test process has PATH, HOME, CARGO_* and more; none may leak in.
+    assert!(std::env::var_os("PATH").is_some());
+    let policy = Policy {
+        env: vec![("GRANTED".into(), EnvEntry::Literal("yes".into()))],
+        ..Policy::deny_all()
+    };
+    let (sandbox, c) = load(policy).await;
+    let report = call(&sandbox, &c, "env", json!({})).await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+    let env: Value = serde_json::from_str(report.result.structured.as_deref().unwrap()).unwrap();
+    assert_eq!(env, json!({ "GRANTED": "yes" }));
+    let args = call(&sandbox, &c, "args", json!({})).await;
+    assert_eq!(text(&args), "[]", "no host arguments leak in");
+}
+
+struct Tree {
+    _root: tempfile::TempDir,
+    granted: std::path::PathBuf,
+}
+
+/// `root/secret.txt` (outside) and `root/granted/{inside.txt, link -> ../secret.txt}`.
+fn tree() -> Tree {
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(root.path().join("secret.txt"), "TOP SECRET").unwrap();
+    let granted = root.path().join("granted");
+    std::fs::create_dir(&granted).unwrap();
+    std::fs::write(granted.join("inside.txt"), "visible").unwrap();
+    std::os::unix::fs::symlink(root.path().join("secret.txt"), granted.join("link")).unwrap();
+    Tree { _root: root, granted }
+}
+
+fn dir_policy(host: &Path, writable: bool) -> Policy {
+    let grant = DirGrant::resolve("test", host, "/data", writable).unwrap();
+    Policy { dirs: vec![grant], ..Policy::deny_all() }
+}
+
+async fn read(sandbox: &Sandbox, c: &LoadedComponent, path: &str) -> CallReport {
+    call(sandbox, c, "read", json!({ "path": path })).await
+}
+
+#[tokio::test]
+async fn granted_file_is_readable() {
+    let t = tree();
+    let (sandbox, c) = load(dir_policy(&t.granted, false)).await;
+    let report = read(&sandbox, &c, "/data/inside.txt").await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+    assert_eq!(text(&report), "visible");
+}
+
+#[tokio::test]
+async fn dot_dot_cannot_leave_the_grant() {
+    let t = tree();
+    let (sandbox, c) = load(dir_policy(&t.granted, false)).await;
+    let report = read(&sandbox, &c, "/data/../secret.txt").await;
+    assert!(!text(&report).contains("TOP SECRET"));
+    assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+}
+
+#[tokio::test]
+async fn absolute_host_path_is_not_nameable() {
+    let t = tree();
+    let (sandbox, c) = load(dir_policy(&t.granted, false)).await;
+    let secret = t.granted.parent().unwrap().join("secret.txt");
+    for path in [secret.to_str().unwrap(), "/etc/passwd"] {
+        let report = read(&sandbox, &c, path).await;
+        assert!(!text(&report).contains("TOP SECRET") && !text(&report).contains("root:"));
+        assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+    }
+}
+
+#[tokio::test]
+async fn symlink_inside_the_grant_pointing_outside_is_refused() {
+    let t = tree();
+    let (sandbox, c) = load(dir_policy(&t.granted, false)).await;
+    let report = read(&sandbox, &c, "/data/link").await;
+    assert!(!text(&report).contains("TOP SECRET"));
+    assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+}
+
+#[tokio::test]
+async fn read_only_grant_refuses_writes() {
+    let t = tree();
+    let (sandbox, c) = load(dir_policy(&t.granted, false)).await;
+    let report =
+        call(&sandbox, &c, "write", json!({ "path": "/data/new.txt", "content": "x" })).await;
+    assert!(!t.granted.join("new.txt").exists());
+    assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+}
+
+#[tokio::test]
+async fn read_write_grant_allows_writes_inside_it() {
+    let t = tree();
+    let (sandbox, c) = load(dir_policy(&t.granted, true)).await;
+    let report =
+        call(&sandbox, &c, "write", json!({ "path": "/data/new.txt", "content": "x" })).await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+    assert_eq!(std::fs::read_to_string(t.granted.join("new.txt")).unwrap(), "x");
+}
+
+#[tokio::test]
+async fn no_grant_means_no_filesystem() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "list", json!({ "path": "/" })).await;
+    assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+}
+
+#[tokio::test]
+async fn unknown_tool_is_classified() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "no_such_tool", json!({})).await;
+    assert!(text(&report).starts_with("unknown tool: "), "{}", text(&report));
+    assert!(text(&report).contains("no_such_tool"), "{}", text(&report));
+    assert_contained(&sandbox, &c, &report, CallOutcome::UnknownTool).await;
+}
+
+#[tokio::test]
+async fn mistyped_arguments_are_invalid_arguments_naming_the_field() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "burn", json!({ "iterations": "many" })).await;
+    assert!(text(&report).starts_with("invalid arguments: "), "{}", text(&report));
+    assert_contained(&sandbox, &c, &report, CallOutcome::InvalidArguments).await;
+}
+
+#[tokio::test]
+async fn every_call_gets_a_fresh_instance() {
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    for _ in 0..3 {
+        let report = call(&sandbox, &c, "counter", json!({})).await;
+        assert_eq!(text(&report), "1", "state from an earlier call survived");
+    }
+}
+
+#[tokio::test]
+async fn calls_beyond_the_concurrency_limit_are_refused_as_busy() {
+    let policy = policy_with(LimitOverrides {
+        max_concurrency: Some(1),
+        queue_timeout_ms: Some(100),
+        ..Default::default()
+    });
+    let (sandbox, c) = load(policy).await;
+    let (sandbox, c) = (Arc::new(sandbox), Arc::new(c));
+    let first = {
+        let (sandbox, c) = (sandbox.clone(), c.clone());
+        tokio::spawn(async move { call(&sandbox, &c, "sleep", json!({ "ms": 1500 })).await })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let second = call(&sandbox, &c, "echo", json!({ "text": "x" })).await;
+    assert_eq!(second.outcome, CallOutcome::Busy, "{}", text(&second));
+    assert!(text(&second).contains("max_concurrency = 1"), "{}", text(&second));
+    assert_eq!(first.await.unwrap().outcome, CallOutcome::Ok);
+    assert_eq!(call(&sandbox, &c, "echo", json!({ "text": "x" })).await.outcome, CallOutcome::Ok);
+}
