@@ -156,3 +156,54 @@ fn check_reports_a_bad_config_naming_the_field() {
         "error: config: component \"x\": limits.timeout_ms: 0 is out of range 1..=86400000"
     );
 }
+
+#[test]
+fn two_components_exposing_the_same_tool_name_is_a_config_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[component]]\nname = \"a\"\npath = \"{TEXT}\"\nnamespace = \"t\"\n\
+             [[component]]\nname = \"b\"\npath = \"{TEXT}\"\nnamespace = \"t\"\n"
+        ),
+    )
+    .unwrap();
+    let out = corral(&["tools", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("is exposed by both component \"a\" and component \"b\""), "{stderr}");
+}
+
+#[test]
+fn tools_are_namespaced_by_component_name_by_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(&config, format!("[[component]]\nname = \"words\"\npath = \"{TEXT}\"\n"))
+        .unwrap();
+    let out = corral(&["tools", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<String> = stdout_json(&out)["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.contains(&"words_sha256".to_owned()), "{names:?}");
+}
+
+#[test]
+fn builtin_tool_is_loadable_from_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(&config, "[[component]]\nname = \"t\"\npath = \"builtin:text\"\n").unwrap();
+    let out = corral(&[
+        "call",
+        "t",
+        "count",
+        r#"{"text":"a b c"}"#,
+        "--config",
+        config.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}

@@ -356,3 +356,54 @@ async fn calls_beyond_the_concurrency_limit_are_refused_as_busy() {
     assert_eq!(first.await.unwrap().outcome, CallOutcome::Ok);
     assert_eq!(call(&sandbox, &c, "echo", json!({ "text": "x" })).await.outcome, CallOutcome::Ok);
 }
+
+#[tokio::test]
+async fn network_is_unreachable_without_a_grant() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    let report = call(&sandbox, &c, "connect", json!({ "address": address })).await;
+    assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+    listener.set_nonblocking(true).unwrap();
+    assert!(listener.accept().is_err(), "no connection may reach the host");
+    let report = call(&sandbox, &c, "resolve", json!({ "host": "localhost" })).await;
+    assert_contained(&sandbox, &c, &report, CallOutcome::ToolError).await;
+}
+
+#[tokio::test]
+async fn compiled_component_is_reused_from_the_cache() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine =
+        EngineConfig { cache_dir: Some(cache.path().to_owned()), no_cache: false, ..engine() };
+    let wasm = std::fs::read(HOSTILE).unwrap();
+    let sandbox = Sandbox::new(&engine).unwrap();
+    let first = sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    let second = sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    assert!(!first.from_cache && second.from_cache);
+    let report = call(&sandbox, &second, "echo", json!({ "text": "cached" })).await;
+    assert_eq!(text(&report), "cached");
+}
+
+#[tokio::test]
+async fn corrupt_cache_entry_is_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let engine =
+        EngineConfig { cache_dir: Some(cache.path().to_owned()), no_cache: false, ..engine() };
+    let wasm = std::fs::read(HOSTILE).unwrap();
+    let sandbox = Sandbox::new(&engine).unwrap();
+    sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    for entry in std::fs::read_dir(cache.path()).unwrap() {
+        std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
+    }
+    let reloaded = sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    assert!(!reloaded.from_cache);
+    let report = call(&sandbox, &reloaded, "echo", json!({ "text": "ok" })).await;
+    assert_eq!(text(&report), "ok");
+}
+
+#[tokio::test]
+async fn bytes_that_are_not_a_component_fail_to_load_naming_it() {
+    let sandbox = Sandbox::new(&engine()).unwrap();
+    let err = sandbox.load("junk", b"\0asm\x01\0\0\0", Policy::deny_all()).await.err().unwrap();
+    assert_eq!(err.to_string(), "component \"junk\": not a valid wasm component");
+}
