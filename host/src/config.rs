@@ -86,6 +86,10 @@ pub struct Config {
     /// The components to load, in order.
     #[serde(default, rename = "component")]
     pub components: Vec<ComponentConfig>,
+    /// How `corral serve` listens and what it accepts (the `[server]`
+    /// table); defaults in [`crate::http::ServerConfig`].
+    #[serde(default)]
+    pub server: crate::http::ServerConfig,
     /// Directory against which relative paths are resolved: the config
     /// file's directory, or the working directory for a config built in code.
     #[serde(skip)]

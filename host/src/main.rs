@@ -1,4 +1,4 @@
-//! The `corral` command line: `tools`, `call` and `check`.
+//! The `corral` command line: `serve`, `tools`, `call` and `check`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -27,6 +27,17 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Serve MCP over Streamable HTTP on /mcp, with /healthz, /readyz and
+    /// /metrics. Without --config, serves the bundled example tools.
+    Serve {
+        /// The config file; without it, the built-in configuration.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on, overriding `[server] listen`
+        /// (default 127.0.0.1:7070; port 0 picks a free port).
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Print the tool definitions (MCP `tools/list` result) of a component
     /// file, or of every component in a config.
     Tools {
@@ -83,7 +94,10 @@ struct GrantArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    // A server logs its calls (the audit lines) by default; the one-shot
+    // commands only warnings. RUST_LOG overrides both.
+    let default_filter = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    init_logging(cli.log_format, default_filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(err) => {
@@ -100,10 +114,15 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_logging(format: LogFormat) {
+fn init_logging(format: LogFormat, default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter));
+    // Colours only for a terminal: log files and collectors get plain text.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -112,6 +131,14 @@ fn init_logging(format: LogFormat) {
 
 async fn run(command: Command) -> Result<ExitCode> {
     match command {
+        Command::Serve { config, listen } => {
+            let config = match config {
+                Some(path) => Config::load(&path)?,
+                None => corral::config::builtin(&corral::config::default_data_dir())?,
+            };
+            serve(config, listen).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Tools { component, config } => {
             let config = match (component, config) {
                 (Some(path), None) => single_component_config(&path, &GrantArgs::none())?,
@@ -134,6 +161,41 @@ async fn run(command: Command) -> Result<ExitCode> {
             check(&config).await?;
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<()> {
+    let server = corral::http::Server::bind(config, listen).await?;
+    // Scripts and tests started with port 0 read the address from this line.
+    println!("corral: listening on http://{}/mcp", server.local_addr());
+    use std::io::Write as _;
+    std::io::stdout().flush()?;
+    server.run(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
     }
 }
 

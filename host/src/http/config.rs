@@ -1,0 +1,259 @@
+//! The `[server]` table of the configuration file: how `corral serve`
+//! listens and what it accepts. Every field is optional; the defaults suit a
+//! server on the local machine.
+//!
+//! ```toml
+//! [server]
+//! listen = "127.0.0.1:7070"
+//! allowed_hosts = ["mcp.internal"]         # Host header names, besides the loopback ones
+//! allowed_origins = ["https://app.example"] # browser Origins, besides the loopback ones
+//! auth_tokens_file = "tokens.txt"          # one bearer token per line
+//! max_body_kib = 4096
+//! max_calls_in_flight = 128
+//!
+//! [server.rate_limit]                      # per token, or per client IP without tokens
+//! per_second = 20
+//! burst = 40
+//! ```
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// What is wrong with the `[server]` table.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("config: server.{field}: {message}")]
+pub struct ServerConfigError {
+    /// The field, e.g. `max_body_kib`.
+    pub field: &'static str,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+/// How `corral serve` listens and what it accepts.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to bind; `--listen` overrides it. Default: `127.0.0.1:7070`
+    /// (loopback only).
+    #[serde(default = "defaults::listen")]
+    pub listen: SocketAddr,
+    /// Host names (without port) accepted in the `Host` header of `/mcp`
+    /// requests, besides `localhost`, `127.0.0.1` and `[::1]`, which are
+    /// always accepted. `"*"` accepts any, disabling the DNS-rebinding
+    /// defence. Default: none (loopback names only).
+    #[serde(default)]
+    pub allowed_hosts: Vec<String>,
+    /// Browser origins (`scheme://host[:port]`) accepted in the `Origin`
+    /// header of `/mcp` requests, besides `http(s)://localhost`,
+    /// `127.0.0.1` and `[::1]` on any port. Requests without `Origin`
+    /// (non-browser clients) are accepted. `"*"` accepts any. Default: none.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// File of bearer tokens, one per line (blank lines and `#` comments
+    /// ignored), relative to the config file. When set, every `/mcp`
+    /// request must carry `Authorization: Bearer <token>`; `/healthz`,
+    /// `/readyz` and `/metrics` stay open. Default: none (no authentication).
+    #[serde(default)]
+    pub auth_tokens_file: Option<PathBuf>,
+    /// Token-bucket rate limit on `/mcp` requests, per bearer token (or per
+    /// client IP when no tokens are configured). Default: none (unlimited).
+    #[serde(default)]
+    pub rate_limit: Option<RateLimitConfig>,
+    /// Largest request body, in KiB; larger ones get 413. Default: 4096 (4 MiB).
+    #[serde(default = "defaults::max_body_kib")]
+    pub max_body_kib: u64,
+    /// `tools/call` requests that may run at once across all clients; past
+    /// it a call is refused at once with 503 and JSON-RPC `-32000`, rather
+    /// than queued. Default: 128.
+    #[serde(default = "defaults::max_calls_in_flight")]
+    pub max_calls_in_flight: u32,
+    /// Sessions that may exist at once; past it the least recently used idle
+    /// one ends. Default: 1024.
+    #[serde(default = "defaults::max_sessions")]
+    pub max_sessions: u32,
+    /// A session with no request for this long ends, in seconds. Default: 1800.
+    #[serde(default = "defaults::session_idle_timeout_secs")]
+    pub session_idle_timeout_secs: u64,
+    /// Tools per `tools/list` page. Default: 100.
+    #[serde(default = "defaults::page_size")]
+    pub page_size: u32,
+    /// On SIGTERM or SIGINT, how long in-flight requests may take to finish
+    /// before the server exits anyway, in milliseconds. Default: 10000.
+    #[serde(default = "defaults::shutdown_grace_ms")]
+    pub shutdown_grace_ms: u64,
+    /// Interval of SSE keep-alive comments on idle streams, in seconds. Default: 15.
+    #[serde(default = "defaults::sse_keepalive_secs")]
+    pub sse_keepalive_secs: u64,
+}
+
+/// A token bucket: `burst` requests at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitConfig {
+    /// Sustained requests per second (may be fractional, e.g. 0.5).
+    pub per_second: f64,
+    /// Bucket size: requests allowed in a burst. Default: `per_second`
+    /// rounded up, at least 1.
+    #[serde(default)]
+    pub burst: Option<u32>,
+}
+
+impl RateLimitConfig {
+    /// The effective bucket size.
+    pub fn burst(&self) -> u32 {
+        self.burst.unwrap_or_else(|| (self.per_second.ceil() as u32).max(1))
+    }
+}
+
+/// The defaults, named once.
+mod defaults {
+    use std::net::{Ipv4Addr, SocketAddr};
+
+    pub(super) fn listen() -> SocketAddr {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 7070))
+    }
+    pub(super) fn max_body_kib() -> u64 {
+        4096
+    }
+    pub(super) fn max_calls_in_flight() -> u32 {
+        128
+    }
+    pub(super) fn max_sessions() -> u32 {
+        1024
+    }
+    pub(super) fn session_idle_timeout_secs() -> u64 {
+        1800
+    }
+    pub(super) fn page_size() -> u32 {
+        100
+    }
+    pub(super) fn shutdown_grace_ms() -> u64 {
+        10_000
+    }
+    pub(super) fn sse_keepalive_secs() -> u64 {
+        15
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: defaults::listen(),
+            allowed_hosts: Vec::new(),
+            allowed_origins: Vec::new(),
+            auth_tokens_file: None,
+            rate_limit: None,
+            max_body_kib: defaults::max_body_kib(),
+            max_calls_in_flight: defaults::max_calls_in_flight(),
+            max_sessions: defaults::max_sessions(),
+            session_idle_timeout_secs: defaults::session_idle_timeout_secs(),
+            page_size: defaults::page_size(),
+            shutdown_grace_ms: defaults::shutdown_grace_ms(),
+            sse_keepalive_secs: defaults::sse_keepalive_secs(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Checks ranges and forms.
+    pub fn validate(&self) -> Result<(), ServerConfigError> {
+        let ranges: [(&'static str, u64, u64, u64); 7] = [
+            ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
+            ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
+            ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
+            ("session_idle_timeout_secs", self.session_idle_timeout_secs, 1, 7 * 24 * 3600),
+            ("page_size", self.page_size.into(), 1, 10_000),
+            ("shutdown_grace_ms", self.shutdown_grace_ms, 0, 3600 * 1000),
+            ("sse_keepalive_secs", self.sse_keepalive_secs, 1, 3600),
+        ];
+        for (field, value, min, max) in ranges {
+            if !(min..=max).contains(&value) {
+                return Err(ServerConfigError {
+                    field,
+                    message: format!("{value} is out of range {min}..={max}"),
+                });
+            }
+        }
+        if let Some(rate) = &self.rate_limit
+            && !(rate.per_second.is_finite() && rate.per_second > 0.0 && rate.per_second <= 1e6)
+        {
+            return Err(ServerConfigError {
+                field: "rate_limit.per_second",
+                message: format!("{} must be a number in (0, 1000000]", rate.per_second),
+            });
+        }
+        if self.rate_limit.and_then(|r| r.burst) == Some(0) {
+            return Err(ServerConfigError {
+                field: "rate_limit.burst",
+                message: "must be at least 1".into(),
+            });
+        }
+        for host in &self.allowed_hosts {
+            if host.is_empty() || host.contains(['/', ' ']) || (host != "*" && host.contains("*")) {
+                return Err(ServerConfigError {
+                    field: "allowed_hosts",
+                    message: format!(
+                        "{host:?} is not a host name (give names without scheme or port, or \"*\")"
+                    ),
+                });
+            }
+        }
+        for origin in &self.allowed_origins {
+            if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://"))
+                || origin.ends_with('/')
+            {
+                return Err(ServerConfigError {
+                    field: "allowed_origins",
+                    message: format!(
+                        "{origin:?} is not an origin like \"https://app.example.com\" (or \"*\")"
+                    ),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<ServerConfig, toml::de::Error> {
+        toml::from_str(text)
+    }
+
+    #[test]
+    fn an_empty_table_gives_the_documented_defaults() {
+        let config = parse("").unwrap();
+        assert_eq!(config, ServerConfig::default());
+        assert_eq!(config.listen.to_string(), "127.0.0.1:7070");
+        assert_eq!(config.max_body_kib, 4096);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn unknown_keys_are_rejected() {
+        assert!(parse("max_body = 1").is_err());
+    }
+
+    #[test]
+    fn zero_body_limit_is_out_of_range() {
+        let err = parse("max_body_kib = 0").unwrap().validate().unwrap_err();
+        assert_eq!(err.field, "max_body_kib");
+    }
+
+    #[test]
+    fn an_origin_with_a_path_is_rejected() {
+        let err =
+            parse(r#"allowed_origins = ["https://a.example/"]"#).unwrap().validate().unwrap_err();
+        assert_eq!(err.field, "allowed_origins");
+    }
+
+    #[test]
+    fn a_rate_limit_burst_defaults_to_the_rate_rounded_up() {
+        let config = parse("[rate_limit]\nper_second = 2.5").unwrap();
+        assert_eq!(config.rate_limit.unwrap().burst(), 3);
+    }
+}

@@ -1,0 +1,317 @@
+//! Sessions: what the server remembers about one client between requests.
+//!
+//! - A session starts with `initialize` and gets a random 128-bit id (32 hex
+//!   digits), which the transport sends as `Mcp-Session-Id`.
+//! - It holds the negotiated revision, the minimum log level the client asked
+//!   for with `logging/setLevel` (default: `debug`, so every message is sent),
+//!   and the requests in flight, so `notifications/cancelled` can stop one.
+//! - It ends when the client deletes it, or after `idle_timeout` without a
+//!   request and with no call in flight (checked when it is looked up, and
+//!   for all sessions at most every [`SWEEP_INTERVAL`]). Ending a session
+//!   cancels its calls in flight and closes its streams.
+//! - At most `max_sessions` exist at once; beyond that, the least recently
+//!   used idle one is ended to make room.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{oneshot, watch};
+
+use super::jsonrpc::RequestId;
+
+/// The longest time between sweeps of expired sessions; sweeping on every
+/// request would cost O(sessions) per request.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Why a session could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SessionError {
+    /// No session with that id: never created, deleted or expired.
+    #[error("session not found: it was never created, was deleted, or expired; initialize again")]
+    Unknown,
+    /// The session already has a request in flight with that id.
+    #[error("request id {0} is already in flight in this session")]
+    DuplicateRequestId(String),
+    /// No session could be created: the random source failed.
+    #[error("cannot create a session id: {0}")]
+    Entropy(String),
+}
+
+/// One client's session.
+pub struct Session {
+    id: String,
+    protocol_version: &'static str,
+    min_log_rank: AtomicU8,
+    in_flight: Mutex<HashMap<String, oneshot::Sender<()>>>,
+    last_seen: Mutex<Instant>,
+    closed: watch::Sender<bool>,
+}
+
+impl Session {
+    /// The `Mcp-Session-Id`.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The revision negotiated at `initialize`.
+    pub fn protocol_version(&self) -> &'static str {
+        self.protocol_version
+    }
+
+    /// Sets the minimum severity rank of log messages sent to this client.
+    pub fn set_min_log_rank(&self, rank: u8) {
+        self.min_log_rank.store(rank, Ordering::Relaxed);
+    }
+
+    /// Whether a message of severity `rank` is to be sent.
+    pub fn wants_log(&self, rank: u8) -> bool {
+        rank >= self.min_log_rank.load(Ordering::Relaxed)
+    }
+
+    /// Registers a request in flight; the receiver fires when it is cancelled.
+    pub fn begin_request(&self, id: &RequestId) -> Result<oneshot::Receiver<()>, SessionError> {
+        let mut in_flight = lock(&self.in_flight);
+        let key = id.key();
+        if in_flight.contains_key(&key) {
+            return Err(SessionError::DuplicateRequestId(key));
+        }
+        let (tx, rx) = oneshot::channel();
+        in_flight.insert(key, tx);
+        Ok(rx)
+    }
+
+    /// Forgets a finished request.
+    pub fn end_request(&self, id: &RequestId) {
+        lock(&self.in_flight).remove(&id.key());
+    }
+
+    /// Cancels the request in flight with `id`; `false` if there is none
+    /// (it finished already, or never existed: both are normal races).
+    pub fn cancel(&self, id: &RequestId) -> bool {
+        lock(&self.in_flight).remove(&id.key()).is_some_and(|tx| tx.send(()).is_ok())
+    }
+
+    /// Number of requests in flight.
+    pub fn requests_in_flight(&self) -> usize {
+        lock(&self.in_flight).len()
+    }
+
+    /// A receiver that turns `true` when the session ends.
+    pub fn closed(&self) -> watch::Receiver<bool> {
+        self.closed.subscribe()
+    }
+
+    fn close(&self) {
+        for (_, tx) in lock(&self.in_flight).drain() {
+            let _ = tx.send(());
+        }
+        self.closed.send_replace(true);
+    }
+
+    fn touch(&self) {
+        *lock(&self.last_seen) = Instant::now();
+    }
+
+    fn idle_for(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(*lock(&self.last_seen))
+    }
+
+    fn expired(&self, now: Instant, idle_timeout: Duration) -> bool {
+        self.requests_in_flight() == 0 && self.idle_for(now) >= idle_timeout
+    }
+}
+
+/// The sessions alive now.
+pub struct Sessions {
+    map: Mutex<HashMap<String, Arc<Session>>>,
+    max_sessions: usize,
+    idle_timeout: Duration,
+    next_sweep: Mutex<Instant>,
+}
+
+impl Sessions {
+    /// An empty table holding at most `max_sessions`, each ended after
+    /// `idle_timeout` without a request.
+    pub fn new(max_sessions: usize, idle_timeout: Duration) -> Sessions {
+        Sessions {
+            map: Mutex::new(HashMap::new()),
+            max_sessions: max_sessions.max(1),
+            idle_timeout,
+            next_sweep: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Starts a session speaking `protocol_version`.
+    pub fn create(&self, protocol_version: &'static str) -> Result<Arc<Session>, SessionError> {
+        let mut bytes = [0u8; 16];
+        getrandom::fill(&mut bytes).map_err(|err| SessionError::Entropy(err.to_string()))?;
+        let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let session = Arc::new(Session {
+            id: id.clone(),
+            protocol_version,
+            min_log_rank: AtomicU8::new(0),
+            in_flight: Mutex::new(HashMap::new()),
+            last_seen: Mutex::new(Instant::now()),
+            closed: watch::Sender::new(false),
+        });
+        let mut map = lock(&self.map);
+        let now = Instant::now();
+        let full = map.len() >= self.max_sessions;
+        self.sweep(&mut map, now, full);
+        if map.len() >= self.max_sessions {
+            // Evict the least recently used session with nothing in flight;
+            // if every session is busy, the oldest one anyway.
+            let victim = map
+                .values()
+                .max_by_key(|s| (s.requests_in_flight() == 0, s.idle_for(now)))
+                .map(|s| s.id.clone());
+            if let Some(victim) = victim.and_then(|id| map.remove(&id)) {
+                victim.close();
+            }
+        }
+        map.insert(id, session.clone());
+        Ok(session)
+    }
+
+    /// The live session with `id`, marked as just used.
+    pub fn get(&self, id: &str) -> Result<Arc<Session>, SessionError> {
+        let mut map = lock(&self.map);
+        let now = Instant::now();
+        self.sweep(&mut map, now, false);
+        let session = map.get(id).cloned().ok_or(SessionError::Unknown)?;
+        if session.expired(now, self.idle_timeout) {
+            map.remove(id);
+            session.close();
+            return Err(SessionError::Unknown);
+        }
+        session.touch();
+        Ok(session)
+    }
+
+    /// Ends the session with `id`, cancelling its calls in flight.
+    pub fn remove(&self, id: &str) -> Result<(), SessionError> {
+        let session = lock(&self.map).remove(id).ok_or(SessionError::Unknown)?;
+        session.close();
+        Ok(())
+    }
+
+    /// Number of live sessions.
+    pub fn len(&self) -> usize {
+        lock(&self.map).len()
+    }
+
+    /// Whether there are no live sessions.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Ends every session (at shutdown), closing their streams.
+    pub fn close_all(&self) {
+        for (_, session) in lock(&self.map).drain() {
+            session.closed.send_replace(true);
+        }
+    }
+
+    /// Ends expired sessions, if a sweep is due or `force`d.
+    fn sweep(&self, map: &mut HashMap<String, Arc<Session>>, now: Instant, force: bool) {
+        let mut next = lock(&self.next_sweep);
+        if !force && now < *next {
+            return;
+        }
+        *next = now + SWEEP_INTERVAL.min(self.idle_timeout);
+        map.retain(|_, s| {
+            let expired = s.expired(now, self.idle_timeout);
+            if expired {
+                s.close();
+            }
+            !expired
+        });
+    }
+}
+
+/// Locks a mutex, recovering the data if a holder panicked: every critical
+/// section here leaves the data consistent.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn id(n: i64) -> RequestId {
+        RequestId::from_value(json!(n)).unwrap()
+    }
+
+    #[test]
+    fn session_ids_are_32_hex_digits_and_distinct() {
+        let sessions = Sessions::new(10, Duration::from_secs(60));
+        let a = sessions.create("2025-11-25").unwrap();
+        let b = sessions.create("2025-11-25").unwrap();
+        assert_eq!(a.id().len(), 32);
+        assert!(a.id().chars().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(a.id(), b.id());
+    }
+
+    #[test]
+    fn a_removed_session_is_unknown() {
+        let sessions = Sessions::new(10, Duration::from_secs(60));
+        let s = sessions.create("2025-11-25").unwrap();
+        sessions.remove(s.id()).unwrap();
+        assert_eq!(sessions.get(s.id()).err(), Some(SessionError::Unknown));
+        assert_eq!(sessions.remove(s.id()), Err(SessionError::Unknown));
+    }
+
+    #[test]
+    fn an_idle_session_expires() {
+        let sessions = Sessions::new(10, Duration::ZERO);
+        let s = sessions.create("2025-11-25").unwrap();
+        assert_eq!(sessions.get(s.id()).err(), Some(SessionError::Unknown));
+    }
+
+    #[test]
+    fn the_session_limit_evicts_the_least_recently_used() {
+        let sessions = Sessions::new(2, Duration::from_secs(60));
+        let first = sessions.create("2025-11-25").unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+        let second = sessions.create("2025-11-25").unwrap();
+        let _third = sessions.create("2025-11-25").unwrap();
+        assert_eq!(sessions.len(), 2);
+        assert!(sessions.get(first.id()).is_err());
+        assert!(sessions.get(second.id()).is_ok());
+    }
+
+    #[test]
+    fn cancel_fires_the_request_receiver_once() {
+        let sessions = Sessions::new(10, Duration::from_secs(60));
+        let s = sessions.create("2025-11-25").unwrap();
+        let mut rx = s.begin_request(&id(1)).unwrap();
+        assert!(s.cancel(&id(1)));
+        assert!(rx.try_recv().is_ok());
+        assert!(!s.cancel(&id(1)));
+    }
+
+    #[test]
+    fn a_duplicate_request_id_in_flight_is_refused() {
+        let sessions = Sessions::new(10, Duration::from_secs(60));
+        let s = sessions.create("2025-11-25").unwrap();
+        let _rx = s.begin_request(&id(1)).unwrap();
+        assert!(matches!(s.begin_request(&id(1)), Err(SessionError::DuplicateRequestId(_))));
+        s.end_request(&id(1));
+        assert!(s.begin_request(&id(1)).is_ok());
+    }
+
+    #[test]
+    fn log_level_filter_passes_equal_or_more_severe() {
+        let sessions = Sessions::new(10, Duration::from_secs(60));
+        let s = sessions.create("2025-11-25").unwrap();
+        assert!(s.wants_log(0));
+        s.set_min_log_rank(3);
+        assert!(!s.wants_log(1));
+        assert!(s.wants_log(3));
+        assert!(s.wants_log(7));
+    }
+}

@@ -1,0 +1,263 @@
+//! Every metric Corral exports, defined in one place so that names, labels
+//! and buckets are written once and read by `/metrics`.
+//!
+//! | metric | type | labels | meaning |
+//! | --- | --- | --- | --- |
+//! | `corral_tool_calls_total` | counter | `tool`, `outcome` | finished `tools/call` requests, by [`CallOutcome`] label |
+//! | `corral_tool_call_duration_seconds` | histogram | `tool` | host wall time of a call: schema check, queueing and the guest |
+//! | `corral_tool_fuel_consumed_total` | counter | `tool` | fuel the guests consumed |
+//! | `corral_calls_in_flight` | gauge | - | `tools/call` requests running now |
+//! | `corral_http_requests_total` | counter | `status` | HTTP responses, by status code |
+//! | `corral_component_compile_seconds` | histogram | - | time to compile (or load from cache) each component at start |
+//! | `corral_native_server_up` | gauge | `server` | 1 while a native MCP server answers pings |
+//! | `corral_circuit_open` | gauge | `server` | 1 while a native server's circuit breaker fails fast |
+//!
+//! Label values are bounded: `tool` is an exposed tool name, or
+//! [`UNKNOWN_TOOL_LABEL`] for a name no tool has, so a client cannot grow the
+//! series set by calling made-up names. Every `tool` x `outcome` pair of the
+//! loaded tools is registered at start, so a scrape sees zeros rather than
+//! missing series.
+//!
+//! The text format is OpenMetrics 1.0 (what `prometheus-client` writes),
+//! which Prometheus scrapes natively.
+
+use std::time::Duration;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+use crate::sandbox::CallOutcome;
+
+/// The `tool` label of calls naming a tool that does not exist.
+pub const UNKNOWN_TOOL_LABEL: &str = "_unknown";
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Labels `{tool, outcome}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolOutcomeLabels {
+    tool: String,
+    outcome: &'static str,
+}
+
+/// Label `{tool}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ToolLabels {
+    tool: String,
+}
+
+/// Label `{status}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct StatusLabels {
+    status: u16,
+}
+
+/// Label `{server}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ServerLabels {
+    server: String,
+}
+
+fn duration_histogram() -> Histogram {
+    // 100 µs .. ~13 s: tool calls cost microseconds when warm and are cut
+    // off by `timeout_ms` (10 s by default).
+    Histogram::new(exponential_buckets(0.000_1, 2.0, 18))
+}
+
+/// The host's metrics registry.
+pub struct Metrics {
+    registry: Registry,
+    tool_calls: Family<ToolOutcomeLabels, Counter>,
+    tool_call_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
+    tool_fuel: Family<ToolLabels, Counter>,
+    calls_in_flight: Gauge,
+    http_requests: Family<StatusLabels, Counter>,
+    component_compile: Histogram,
+    native_server_up: Family<ServerLabels, Gauge>,
+    circuit_open: Family<ServerLabels, Gauge>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    /// Registers every metric, with no series yet.
+    pub fn new() -> Metrics {
+        let mut registry = Registry::default();
+        let tool_calls = Family::<ToolOutcomeLabels, Counter>::default();
+        // `prometheus-client` appends `_total` to counter names.
+        registry.register(
+            "corral_tool_calls",
+            "Finished tool calls by outcome",
+            tool_calls.clone(),
+        );
+        let tool_call_duration =
+            Family::<ToolLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                duration_histogram,
+            );
+        registry.register(
+            "corral_tool_call_duration_seconds",
+            "Host wall time of a tool call, schema check and queueing included",
+            tool_call_duration.clone(),
+        );
+        let tool_fuel = Family::<ToolLabels, Counter>::default();
+        registry.register(
+            "corral_tool_fuel_consumed",
+            "Fuel consumed by tool calls",
+            tool_fuel.clone(),
+        );
+        let calls_in_flight = Gauge::default();
+        registry.register(
+            "corral_calls_in_flight",
+            "Tool calls running now",
+            calls_in_flight.clone(),
+        );
+        let http_requests = Family::<StatusLabels, Counter>::default();
+        registry.register(
+            "corral_http_requests",
+            "HTTP responses by status code",
+            http_requests.clone(),
+        );
+        let component_compile = Histogram::new(exponential_buckets(0.001, 2.0, 16));
+        registry.register(
+            "corral_component_compile_seconds",
+            "Time to compile or load each component from the cache at start",
+            component_compile.clone(),
+        );
+        let native_server_up = Family::<ServerLabels, Gauge>::default();
+        registry.register(
+            "corral_native_server_up",
+            "1 while a native MCP server answers pings",
+            native_server_up.clone(),
+        );
+        let circuit_open = Family::<ServerLabels, Gauge>::default();
+        registry.register(
+            "corral_circuit_open",
+            "1 while a native server's circuit breaker is open",
+            circuit_open.clone(),
+        );
+        Metrics {
+            registry,
+            tool_calls,
+            tool_call_duration,
+            tool_fuel,
+            calls_in_flight,
+            http_requests,
+            component_compile,
+            native_server_up,
+            circuit_open,
+        }
+    }
+
+    /// Creates the zero-valued series of every `tool` x `outcome` pair.
+    pub fn register_tools<'a>(&self, tools: impl IntoIterator<Item = &'a str>) {
+        for tool in tools {
+            for outcome in CallOutcome::ALL {
+                let _ = self.tool_calls.get_or_create(&ToolOutcomeLabels {
+                    tool: tool.to_owned(),
+                    outcome: outcome.as_str(),
+                });
+            }
+            let labels = ToolLabels { tool: tool.to_owned() };
+            let _ = self.tool_call_duration.get_or_create(&labels);
+            let _ = self.tool_fuel.get_or_create(&labels);
+        }
+    }
+
+    /// Records one finished call of `tool` (an exposed name, or
+    /// [`UNKNOWN_TOOL_LABEL`]).
+    pub fn record_call(&self, tool: &str, outcome: CallOutcome, wall: Duration, fuel: u64) {
+        self.tool_calls
+            .get_or_create(&ToolOutcomeLabels { tool: tool.to_owned(), outcome: outcome.as_str() })
+            .inc();
+        let labels = ToolLabels { tool: tool.to_owned() };
+        self.tool_call_duration.get_or_create(&labels).observe(wall.as_secs_f64());
+        if fuel > 0 {
+            self.tool_fuel.get_or_create(&labels).inc_by(fuel);
+        }
+    }
+
+    /// The `corral_calls_in_flight` gauge.
+    pub fn calls_in_flight(&self) -> &Gauge {
+        &self.calls_in_flight
+    }
+
+    /// Counts one HTTP response.
+    pub fn record_http_response(&self, status: u16) {
+        self.http_requests.get_or_create(&StatusLabels { status }).inc();
+    }
+
+    /// Records one component's compile (or cache load) time.
+    pub fn record_compile(&self, time: Duration) {
+        self.component_compile.observe(time.as_secs_f64());
+    }
+
+    /// Sets `corral_native_server_up{server}`.
+    pub fn set_native_server_up(&self, server: &str, up: bool) {
+        self.native_server_up
+            .get_or_create(&ServerLabels { server: server.to_owned() })
+            .set(i64::from(up));
+    }
+
+    /// Sets `corral_circuit_open{server}`.
+    pub fn set_circuit_open(&self, server: &str, open: bool) {
+        self.circuit_open
+            .get_or_create(&ServerLabels { server: server.to_owned() })
+            .set(i64::from(open));
+    }
+
+    /// Every metric in the OpenMetrics text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_design_metric_name_is_exported() {
+        let metrics = Metrics::new();
+        metrics.register_tools(["echo"]);
+        metrics.record_http_response(200);
+        metrics.set_native_server_up("git", true);
+        metrics.set_circuit_open("git", false);
+        let text = metrics.encode();
+        for name in [
+            "corral_tool_calls_total{",
+            "corral_tool_call_duration_seconds_bucket{",
+            "corral_tool_fuel_consumed_total{",
+            "corral_calls_in_flight ",
+            "corral_http_requests_total{",
+            "corral_component_compile_seconds_count ",
+            "corral_native_server_up{",
+            "corral_circuit_open{",
+        ] {
+            assert!(text.contains(name), "{name} missing from:\n{text}");
+        }
+    }
+
+    #[test]
+    fn a_recorded_call_counts_its_outcome_and_fuel() {
+        let metrics = Metrics::new();
+        metrics.record_call("echo", CallOutcome::Timeout, Duration::from_millis(3), 42);
+        let text = metrics.encode();
+        assert!(
+            text.contains(r#"corral_tool_calls_total{tool="echo",outcome="timeout"} 1"#),
+            "{text}"
+        );
+        assert!(text.contains(r#"corral_tool_fuel_consumed_total{tool="echo"} 42"#), "{text}");
+    }
+}

@@ -1,0 +1,242 @@
+//! Fixtures and a raw HTTP client: servers on ephemeral loopback ports, and
+//! requests written by hand over `std::net::TcpStream` so a test controls
+//! every header and sees the exact bytes of SSE streams.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use corral::config::Config;
+use corral::http::Server;
+use serde_json::{Value, json};
+
+// ---------------------------------------------------------------- fixtures
+
+/// Starts a server for `config` on its own runtime thread; returns its
+/// address once `/readyz` says ready. `shutdown` stops it when it fires.
+pub fn start_with_shutdown(
+    config: Config,
+    shutdown: Option<tokio::sync::oneshot::Receiver<()>>,
+) -> Addr {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let server =
+                Server::bind(config, Some("127.0.0.1:0".parse().unwrap())).await.expect("bind");
+            tx.send(server.local_addr()).unwrap();
+            let stop = async move {
+                match shutdown {
+                    Some(rx) => {
+                        let _ = rx.await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            server.run(stop).await.expect("serve");
+        });
+    });
+    let addr = Addr(rx.recv_timeout(Duration::from_secs(30)).expect("server bound"));
+    let deadline = Instant::now() + Duration::from_secs(180);
+    while addr.get("/readyz").status != 200 {
+        assert!(Instant::now() < deadline, "server not ready within 180 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    addr
+}
+
+pub fn start(config: Config) -> Addr {
+    start_with_shutdown(config, None)
+}
+
+/// A config serving only the bundled conformance tools (bare names), with
+/// `server_toml` as its `[server]` table.
+pub fn conformance_config(server_toml: &str, base_dir: &Path) -> Config {
+    let text = format!(
+        "[server]\n{server_toml}\n\n[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n"
+    );
+    Config::from_toml(&text, Path::new("<test>"), base_dir).expect("test config")
+}
+
+/// One server with the built-in configuration, shared by the tests that do
+/// not count metrics or change server settings.
+pub fn shared() -> Addr {
+    static SHARED: OnceLock<Addr> = OnceLock::new();
+    *SHARED.get_or_init(|| {
+        let data = tempfile::tempdir().expect("tempdir").keep();
+        start(corral::config::builtin(&data).expect("built-in config"))
+    })
+}
+
+// ------------------------------------------------------------- raw client
+
+/// A running server.
+#[derive(Clone, Copy)]
+pub struct Addr(pub SocketAddr);
+
+/// A whole HTTP response, chunked bodies joined.
+#[derive(Debug)]
+pub struct HttpReply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpReply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
+    }
+
+    /// The JSON-RPC error code of the body.
+    pub fn code(&self) -> i64 {
+        self.json()["error"]["code"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no error code: {}", self.body))
+    }
+
+    /// The JSON-RPC messages of an SSE body, in order.
+    pub fn events(&self) -> Vec<Value> {
+        assert_eq!(self.header("content-type"), Some("text/event-stream"), "{self:?}");
+        self.body
+            .split("\n\n")
+            .filter_map(|event| event.lines().find_map(|l| l.strip_prefix("data: ")))
+            .map(|data| serde_json::from_str(data).expect("event data is JSON"))
+            .collect()
+    }
+}
+
+/// The `Accept` a Streamable HTTP POST must send.
+pub const ACCEPT_BOTH: (&str, &str) = ("accept", "application/json, text/event-stream");
+/// A JSON body.
+pub const JSON: (&str, &str) = ("content-type", "application/json");
+
+impl Addr {
+    pub fn url(&self) -> String {
+        format!("http://{}/mcp", self.0)
+    }
+
+    /// Sends one request (with `Connection: close`) and reads the whole reply.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpReply {
+        let mut stream = TcpStream::connect(self.0).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nconnection: close\r\n");
+        if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+            head.push_str(&format!("host: {}\r\n", self.0));
+        }
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("content-length: {}\r\n\r\n", body.len()));
+        stream.write_all(head.as_bytes()).unwrap();
+        // The server may answer (413) and close before reading a large body.
+        let _ = stream.write_all(body.as_bytes());
+        let mut raw = Vec::new();
+        let _ = stream.read_to_end(&mut raw);
+        parse_reply(&raw)
+    }
+
+    pub fn get(&self, path: &str) -> HttpReply {
+        self.send("GET", path, &[], "")
+    }
+
+    /// POSTs a JSON-RPC message to `/mcp` with the right headers, plus `extra`.
+    pub fn post(
+        &self,
+        session: Option<&str>,
+        message: &Value,
+        extra: &[(&str, &str)],
+    ) -> HttpReply {
+        let mut headers = vec![ACCEPT_BOTH, JSON];
+        if let Some(session) = session {
+            headers.push(("mcp-session-id", session));
+        }
+        headers.extend_from_slice(extra);
+        self.send("POST", "/mcp", &headers, &message.to_string())
+    }
+
+    /// A new session (initialize + notifications/initialized); its id.
+    pub fn session(&self) -> String {
+        let reply = self.post(None, &initialize("2025-11-25"), &[]);
+        assert_eq!(reply.status, 200, "{reply:?}");
+        let id = reply.header("mcp-session-id").expect("session header").to_owned();
+        let note = self.post(
+            Some(&id),
+            &json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }),
+            &[],
+        );
+        assert_eq!(note.status, 202);
+        id
+    }
+
+    pub fn request(&self, session: &str, id: i64, method: &str, params: Value) -> HttpReply {
+        self.post(
+            Some(session),
+            &json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params }),
+            &[],
+        )
+    }
+
+    pub fn metrics(&self) -> String {
+        self.get("/metrics").body
+    }
+}
+
+pub fn initialize(version: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0", "id": 1, "method": "initialize",
+        "params": { "protocolVersion": version, "capabilities": {}, "clientInfo": { "name": "test", "version": "1" } }
+    })
+}
+
+pub fn parse_reply(raw: &[u8]) -> HttpReply {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) =
+        text.split_once("\r\n\r\n").unwrap_or_else(|| panic!("no header end: {text:?}"));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status");
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    let chunked = headers.iter().any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"));
+    let body = if chunked { dechunk(body) } else { body.to_owned() };
+    HttpReply { status, headers, body }
+}
+
+pub fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let size = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if size == 0 {
+            break;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+    out
+}
+
+pub fn metric_value(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
+}
