@@ -237,3 +237,35 @@ fn cancelled_call_ends_without_a_response_and_counts_as_cancelled() {
     let next = server.request(&session, 22, "tools/call", json!({ "name": "test_simple_text" }));
     assert_eq!(next.json()["result"]["isError"], json!(false));
 }
+
+#[test]
+fn client_disconnect_does_not_cancel_the_call() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(conformance_config("", dir.path()));
+    let session = server.session();
+    let body = json!({ "jsonrpc": "2.0", "id": 31, "method": "tools/call", "params": { "name": "test_reconnection" } }).to_string();
+    let mut stream = std::net::TcpStream::connect(server.0).unwrap();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\n\
+         accept: application/json, text/event-stream\r\nmcp-session-id: {session}\r\n\
+         mcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
+        server.0,
+        body.len()
+    )
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while metric_value(&server.metrics(), "corral_calls_in_flight") != Some(1.0) {
+        assert!(Instant::now() < deadline, "the call never started");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    drop(stream);
+    let ok = r#"corral_tool_calls_total{tool="test_reconnection",outcome="ok"}"#;
+    while metric_value(&server.metrics(), ok) != Some(1.0) {
+        assert!(Instant::now() < deadline, "the call did not finish after the disconnect");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let cancelled = r#"corral_tool_calls_total{tool="test_reconnection",outcome="cancelled"}"#;
+    assert_eq!(metric_value(&server.metrics(), cancelled), Some(0.0));
+}

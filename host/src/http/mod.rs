@@ -394,13 +394,52 @@ async fn post(
                 .map_err(|error| HttpError::Mcp { error, id: Some(id) })?;
             Ok(match reply {
                 Reply::Ready(response) => json_response(StatusCode::OK, &response),
-                Reply::Stream(mut rx) => match rx.recv().await {
-                    Some(Outgoing::Response(response)) => json_response(StatusCode::OK, &response),
-                    // Notifications first: stream them, then the response.
-                    // Cancelled before any message: an empty stream.
-                    first => sse_response(sse::call_stream(first, rx)),
-                },
+                Reply::Call { mut messages, task } => {
+                    let first = first_message(&mut messages, task).await;
+                    match first {
+                        Some(Outgoing::Response(response)) => {
+                            json_response(StatusCode::OK, &response)
+                        }
+                        // Notifications first: stream them, then the response.
+                        // Cancelled before any message: an empty stream.
+                        first => sse_response(sse::call_stream(first, messages)),
+                    }
+                }
             })
+        }
+    }
+}
+
+/// Runs a call inline until its first message, then hands the rest of it
+/// to its own task. A call that answers without notifications thus never
+/// leaves the connection's task and costs no hand-off between threads
+/// (tools/call p50 at concurrency 1 went from 187 to 173 µs in
+/// benches/http.rs, one run each).
+async fn first_message(
+    messages: &mut tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
+    task: mcp::CallTask,
+) -> Option<Outgoing> {
+    let mut call = DetachOnDrop(Some(task));
+    let running = call.0.as_mut()?;
+    tokio::select! {
+        biased;
+        () = running => {}
+        first = messages.recv() => return first,
+    }
+    // Finished: every message it sent is already in the channel.
+    call.0 = None;
+    messages.recv().await
+}
+
+/// Holds a call that is being polled inline; if it is dropped unfinished
+/// (streaming began, or the client went away) the call goes on in a task of
+/// its own.
+struct DetachOnDrop(Option<mcp::CallTask>);
+
+impl Drop for DetachOnDrop {
+    fn drop(&mut self) {
+        if let (Some(task), Ok(runtime)) = (self.0.take(), tokio::runtime::Handle::try_current()) {
+            runtime.spawn(task);
         }
     }
 }

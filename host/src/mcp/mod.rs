@@ -25,6 +25,6 @@ pub mod session;
 pub mod shapes;
 
 pub use self::jsonrpc::{Incoming, McpError, RequestId};
-pub use self::server::{McpOptions, McpServer, Outgoing, Reply};
+pub use self::server::{CallTask, McpOptions, McpServer, Outgoing, Reply};
 pub use self::session::{Session, SessionError, Sessions};
 pub use self::shapes::{call_result_json, tool_json};

@@ -62,13 +62,36 @@ pub enum Outgoing {
 }
 
 /// How a request is answered (errors are `Err(McpError)` beside it).
-#[derive(Debug)]
 pub enum Reply {
     /// The result response, at once.
     Ready(Value),
-    /// Notifications, then the response, as they happen. The channel closes
-    /// without a response when the request is cancelled.
-    Stream(mpsc::UnboundedReceiver<Outgoing>),
+    /// A running call: notifications, then the response, as they happen on
+    /// `messages`. The channel closes without a response when the request is
+    /// cancelled.
+    ///
+    /// `task` drives the call and must be polled to completion: the transport
+    /// polls it inline while it waits for the first message (a call that
+    /// answers without notifications then costs no task hand-off between
+    /// threads), and spawns it once it starts streaming or if the request
+    /// is dropped (a disconnect is not a cancellation).
+    Call {
+        /// The call's messages.
+        messages: mpsc::UnboundedReceiver<Outgoing>,
+        /// The call itself.
+        task: CallTask,
+    },
+}
+
+/// The future that runs a call and sends its messages.
+pub type CallTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+impl std::fmt::Debug for Reply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reply::Ready(value) => f.debug_tuple("Ready").field(value).finish(),
+            Reply::Call { .. } => f.write_str("Call"),
+        }
+    }
 }
 
 /// The protocol layer: tools, sessions and calls.
@@ -260,21 +283,19 @@ impl McpServer {
             _permit: permit,
         };
         self.metrics.calls_in_flight().inc();
-        tokio::spawn(
-            async move {
-                let response = server.run_call(&session, call, guard, cancel, &tx).await;
-                // Forget the id before answering, so a client may reuse it
-                // as soon as it has the response.
-                session.end_request(&id);
-                if let Some(result) = response {
-                    // A send error means the client went away; the call
-                    // still finished (a disconnect is not a cancellation).
-                    let _ = tx.send(Outgoing::Response(jsonrpc::result_response(&id, result)));
-                }
+        let task = async move {
+            let response = server.run_call(&session, call, guard, cancel, &tx).await;
+            // Forget the id before answering, so a client may reuse it as
+            // soon as it has the response.
+            session.end_request(&id);
+            if let Some(result) = response {
+                // A send error means the client went away; the call still
+                // finished (a disconnect is not a cancellation).
+                let _ = tx.send(Outgoing::Response(jsonrpc::result_response(&id, result)));
             }
-            .instrument(span),
-        );
-        Ok(Reply::Stream(rx))
+        }
+        .instrument(span);
+        Ok(Reply::Call { messages: rx, task: Box::pin(task) })
     }
 
     /// Checks a `tools/call` request and takes its slot, or says why not.
