@@ -412,9 +412,7 @@ async fn post(
 
 /// Runs a call inline until its first message, then hands the rest of it
 /// to its own task. A call that answers without notifications thus never
-/// leaves the connection's task and costs no hand-off between threads
-/// (tools/call p50 at concurrency 1 went from 187 to 173 µs in
-/// benches/http.rs, one run each).
+/// leaves the connection's task and costs no hand-off between threads.
 async fn first_message(
     messages: &mut tokio::sync::mpsc::UnboundedReceiver<Outgoing>,
     task: mcp::CallTask,
