@@ -26,8 +26,10 @@
 //! | stdout/stderr | captured, first [`STDIO_CAPTURE_BYTES`] kept, the rest dropped | - |
 
 mod cache;
+mod checks;
 mod outcome;
 mod output;
+mod reused;
 mod state;
 
 use std::path::PathBuf;
@@ -45,7 +47,10 @@ pub use self::bindings::corral::mcp::types::{
     ResourceLink, ToolDef,
 };
 pub use self::cache::CompileCache;
+pub use self::checks::is_valid_tool_name;
+use self::checks::{is_json_object, output_size, validate_tools};
 pub use self::outcome::{CallOutcome, Failure};
+pub use self::reused::ReusedInstance;
 use self::state::{CallState, MemoryLimiter};
 pub use self::state::{CapturedStdio, EventSink, GuestEvent, LogLevel};
 use crate::config::EngineConfig;
@@ -513,124 +518,4 @@ fn spawn_epoch_ticker(engine: Engine, stop: Arc<AtomicBool>) {
             }
         })
         .expect("spawning the epoch ticker thread");
-}
-
-/// Bytes a result puts on the wire, before JSON escaping.
-fn output_size(result: &CallResult) -> u64 {
-    let content: usize = result
-        .content
-        .iter()
-        .map(|c| match c {
-            Content::Text(t) => t.len(),
-            Content::Image(b) | Content::Audio(b) => b.data.len() * 4 / 3 + b.mime_type.len(),
-            Content::Resource(r) => {
-                r.uri.len()
-                    + match &r.contents {
-                        ResourceContents::Text(t) => t.len(),
-                        ResourceContents::Blob(b) => b.len() * 4 / 3,
-                    }
-            }
-            Content::ResourceLink(l) => l.uri.len() + l.name.len(),
-        })
-        .sum();
-    (content + result.structured.as_ref().map_or(0, String::len)) as u64
-}
-
-/// True for no structured content, or content that parses as a JSON object.
-fn is_json_object(structured: Option<&str>) -> bool {
-    structured.is_none_or(|s| {
-        matches!(serde_json::from_str::<serde_json::Value>(s), Ok(serde_json::Value::Object(_)))
-    })
-}
-
-/// MCP tool names: 1-128 characters of `A-Z a-z 0-9 _ - .`.
-pub fn is_valid_tool_name(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-fn validate_tools(component: &str, tools: &[ToolDef]) -> Result<(), LoadError> {
-    let invalid = |tool: &str, message: String| LoadError::InvalidTool {
-        component: component.to_owned(),
-        tool: tool.to_owned(),
-        message,
-    };
-    let mut seen = std::collections::HashSet::new();
-    for tool in tools {
-        if !is_valid_tool_name(&tool.name) {
-            return Err(invalid(
-                &tool.name,
-                "name must be 1-128 characters of A-Z, a-z, 0-9, '_', '-', '.'".into(),
-            ));
-        }
-        if !seen.insert(tool.name.as_str()) {
-            return Err(invalid(&tool.name, "declared twice".into()));
-        }
-        let schemas = [
-            ("input-schema", Some(&tool.input_schema)),
-            ("output-schema", tool.output_schema.as_ref()),
-        ];
-        for (field, schema) in schemas {
-            let Some(schema) = schema else { continue };
-            match serde_json::from_str::<serde_json::Value>(schema) {
-                Ok(serde_json::Value::Object(map)) => {
-                    if map.get("type").and_then(|t| t.as_str()) != Some("object") {
-                        return Err(invalid(
-                            &tool.name,
-                            format!("{field} must have \"type\": \"object\""),
-                        ));
-                    }
-                }
-                Ok(_) => return Err(invalid(&tool.name, format!("{field} is not a JSON object"))),
-                Err(err) => {
-                    return Err(invalid(&tool.name, format!("{field} is not valid JSON: {err}")));
-                }
-            }
-        }
-    }
-    Ok(())
-}
-
-/// An instance kept alive across calls. Corral never serves calls this way
-/// (state would leak from one call to the next); it exists so benchmarks can
-/// measure what a fresh instance per call costs against this baseline.
-pub struct ReusedInstance {
-    store: Store<CallState>,
-    tools: bindings::Tool,
-    limits: crate::policy::Limits,
-}
-
-impl Sandbox {
-    /// Instantiates `component` once for repeated calls; see [`ReusedInstance`].
-    pub async fn reused_instance(
-        &self,
-        component: &LoadedComponent,
-    ) -> Result<ReusedInstance, Failure> {
-        let limits = component.policy.limits;
-        let mut store = self.new_store(&component.policy, &limits, None);
-        match component.pre.instantiate_async(&mut store).await {
-            Ok(tools) => Ok(ReusedInstance { store, tools, limits }),
-            Err(err) => Err(outcome::classify(
-                &err,
-                store.data(),
-                &limits,
-                self.settings.max_wasm_stack_kib,
-            )),
-        }
-    }
-}
-
-impl ReusedInstance {
-    /// Calls a tool on the kept instance, refilling fuel and the deadline.
-    pub async fn call(&mut self, tool: &str, arguments: &str) -> Result<CallResult, String> {
-        let _ = self.store.set_fuel(self.limits.fuel);
-        self.store.set_epoch_deadline(
-            self.limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1,
-        );
-        match self.tools.corral_mcp_tools().call_call_tool(&mut self.store, tool, arguments).await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(err)) => Err(format!("{err:?}")),
-            Err(err) => Err(format!("{err:#}")),
-        }
-    }
 }
