@@ -32,7 +32,9 @@ struct ShaHasher(Sha256);
 
 impl Hasher for ShaHasher {
     fn finish(&self) -> u64 {
-        unreachable!("only the digest is read")
+        // Only the full digest is used as a key; this is for completeness.
+        let digest = self.0.clone().finalize();
+        u64::from_le_bytes(digest[..8].try_into().unwrap_or_default())
     }
     fn write(&mut self, bytes: &[u8]) {
         self.0.update(bytes);
