@@ -18,6 +18,7 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("corral-tool-fs", "corral_tool_fs", "FS"),
     ("corral-tool-text", "corral_tool_text", "TEXT"),
     ("corral-tool-conformance", "corral_tool_conformance", "CONFORMANCE"),
+    ("corral-tool-fetch", "corral_tool_fetch", "FETCH"),
     ("corral-hostile", "corral_hostile", "HOSTILE"),
 ];
 

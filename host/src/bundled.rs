@@ -7,6 +7,9 @@ pub const FS: &[u8] = include_bytes!(env!("CORRAL_GUEST_FS"));
 pub const TEXT: &[u8] = include_bytes!(env!("CORRAL_GUEST_TEXT"));
 /// The `conformance` tool component (what the MCP conformance suite calls).
 pub const CONFORMANCE: &[u8] = include_bytes!(env!("CORRAL_GUEST_CONFORMANCE"));
+/// The `fetch` example tool component (reaches only what `network` grants).
+pub const FETCH: &[u8] = include_bytes!(env!("CORRAL_GUEST_FETCH"));
 
 /// Every bundled component: (name, bytes).
-pub const ALL: [(&str, &[u8]); 3] = [("fs", FS), ("text", TEXT), ("conformance", CONFORMANCE)];
+pub const ALL: [(&str, &[u8]); 4] =
+    [("fs", FS), ("text", TEXT), ("conformance", CONFORMANCE), ("fetch", FETCH)];

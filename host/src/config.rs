@@ -3,7 +3,7 @@
 //! A configuration names the components to load and what each is granted.
 //! Nothing is granted by default: a component with no `[[component.dir]]`
 //! sees no filesystem, one with no `[component.env]` sees no environment,
-//! and no component reaches the network.
+//! and one with no `network` rules reaches no network.
 //!
 //! ```toml
 //! [limits]                 # defaults for every component (all optional)
@@ -13,6 +13,7 @@
 //! name = "fs"              # [a-z0-9_-], unique
 //! path = "fs.wasm"         # relative to this file
 //! namespace = "fs"         # tool names become "fs_<tool>"; "" keeps them bare
+//! network = ["api.example.com:443"]  # destinations (see crate::network); default none
 //!
 //! [[component.dir]]
 //! host = "./data"          # relative to this file; must exist
@@ -148,6 +149,15 @@ pub struct LimitOverrides {
     /// How long a call may wait for a free slot before it is refused as
     /// busy, in milliseconds.
     pub queue_timeout_ms: Option<u64>,
+    /// Time to establish an outgoing `wasi:http` connection (TCP and TLS),
+    /// in milliseconds.
+    pub http_connect_timeout_ms: Option<u64>,
+    /// Time from request sent to the first byte of the response, in milliseconds.
+    pub http_first_byte_timeout_ms: Option<u64>,
+    /// Longest pause between two chunks of a response body, in milliseconds.
+    pub http_between_bytes_timeout_ms: Option<u64>,
+    /// Bytes of one response body a component may receive, in KiB.
+    pub http_response_kib: Option<u64>,
 }
 
 /// One `[[component]]` entry.
@@ -167,6 +177,10 @@ pub struct ComponentConfig {
     /// Environment values the component sees. Default: none.
     #[serde(default)]
     pub env: BTreeMap<String, EnvValue>,
+    /// Network destinations the component may reach, in the forms of
+    /// [`crate::network`]. Default: none, and an empty list denies everything.
+    #[serde(default)]
+    pub network: Vec<String>,
     /// Overrides of the default limits.
     #[serde(default)]
     pub limits: LimitOverrides,
@@ -228,6 +242,14 @@ pub mod defaults {
     pub const MAX_CONCURRENCY: u32 = 16;
     /// Wait for a free slot: 5 s.
     pub const QUEUE_TIMEOUT_MS: u64 = 5_000;
+    /// Outgoing HTTP connection set-up: 5 s.
+    pub const HTTP_CONNECT_TIMEOUT_MS: u64 = 5_000;
+    /// Outgoing HTTP wait for the first response byte: 10 s.
+    pub const HTTP_FIRST_BYTE_TIMEOUT_MS: u64 = 10_000;
+    /// Outgoing HTTP pause between response chunks: 10 s.
+    pub const HTTP_BETWEEN_BYTES_TIMEOUT_MS: u64 = 10_000;
+    /// Outgoing HTTP response body: 4 MiB.
+    pub const HTTP_RESPONSE_KIB: u64 = 4 * 1024;
 
     pub(super) fn max_instances() -> u32 {
         64
@@ -356,6 +378,8 @@ impl Config {
                     return Err(ConfigError::invalid(dctx, "guest path is granted twice"));
                 }
             }
+            crate::network::NetRules::parse(&component.network)
+                .map_err(|err| ConfigError::invalid(format!("{ctx}: network"), err.to_string()))?;
             for key in component.env.keys() {
                 if key.is_empty() || key.contains('=') || key.contains('\0') {
                     return Err(ConfigError::invalid(
@@ -371,13 +395,22 @@ impl Config {
 
 impl LimitOverrides {
     fn validate(&self, ctx: &str) -> Result<(), ConfigError> {
-        let checks: [(&str, Option<u64>, u64, u64); 6] = [
+        let checks: [(&str, Option<u64>, u64, u64); 10] = [
             ("timeout_ms", self.timeout_ms, 1, 24 * 3600 * 1000),
             ("fuel", self.fuel, 1, u64::MAX),
             ("memory_mib", self.memory_mib, 1, 4096),
             ("output_kib", self.output_kib, 1, 1024 * 1024),
             ("max_concurrency", self.max_concurrency.map(u64::from), 1, 10_000),
             ("queue_timeout_ms", self.queue_timeout_ms, 0, 24 * 3600 * 1000),
+            ("http_connect_timeout_ms", self.http_connect_timeout_ms, 1, 24 * 3600 * 1000),
+            ("http_first_byte_timeout_ms", self.http_first_byte_timeout_ms, 1, 24 * 3600 * 1000),
+            (
+                "http_between_bytes_timeout_ms",
+                self.http_between_bytes_timeout_ms,
+                1,
+                24 * 3600 * 1000,
+            ),
+            ("http_response_kib", self.http_response_kib, 1, 1024 * 1024),
         ];
         for (field, value, min, max) in checks {
             if let Some(v) = value
@@ -401,6 +434,16 @@ impl LimitOverrides {
             output_kib: self.output_kib.or(fallback.output_kib),
             max_concurrency: self.max_concurrency.or(fallback.max_concurrency),
             queue_timeout_ms: self.queue_timeout_ms.or(fallback.queue_timeout_ms),
+            http_connect_timeout_ms: self
+                .http_connect_timeout_ms
+                .or(fallback.http_connect_timeout_ms),
+            http_first_byte_timeout_ms: self
+                .http_first_byte_timeout_ms
+                .or(fallback.http_first_byte_timeout_ms),
+            http_between_bytes_timeout_ms: self
+                .http_between_bytes_timeout_ms
+                .or(fallback.http_between_bytes_timeout_ms),
+            http_response_kib: self.http_response_kib.or(fallback.http_response_kib),
         }
     }
 }

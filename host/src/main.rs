@@ -81,6 +81,10 @@ struct GrantArgs {
     /// Give the component an environment value: KEY=VALUE.
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
+    /// Let the component reach a destination, as a network rule
+    /// (`host[:port]`, `*.suffix[:port]`, `IP[:port]`, `CIDR`, `[v6]:port`).
+    #[arg(long = "net", value_name = "RULE")]
+    net: Vec<String>,
     /// Wall-clock limit in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
@@ -334,6 +338,7 @@ fn single_component_config(path: &Path, grants: &GrantArgs) -> Result<Config> {
         namespace: Some(String::new()),
         dirs: Vec::new(),
         env: Default::default(),
+        network: Vec::new(),
         limits: LimitOverrides::default(),
     };
     grants.apply(&mut component)?;
@@ -348,6 +353,7 @@ impl GrantArgs {
         GrantArgs {
             dirs: Vec::new(),
             env: Vec::new(),
+            net: Vec::new(),
             timeout_ms: None,
             fuel: None,
             memory_mib: None,
@@ -364,6 +370,7 @@ impl GrantArgs {
             };
             component.env.insert(key.to_owned(), EnvValue::Literal(value.to_owned()));
         }
+        component.network.extend(self.net.iter().cloned());
         let flags = LimitOverrides {
             timeout_ms: self.timeout_ms,
             fuel: self.fuel,

@@ -11,6 +11,7 @@
 //! | `corral_component_compile_seconds` | histogram | - | time to compile (or load from cache) each component at start |
 //! | `corral_native_server_up` | gauge | `server` | 1 while a native MCP server answers pings |
 //! | `corral_circuit_open` | gauge | `server` | 1 while a native server's circuit breaker fails fast |
+//! | `corral_network_connections_total` | counter | `component`, `decision` | outgoing connection attempts (`wasi:http` requests, socket connects and datagrams), by [`Decision`] label |
 //!
 //! Label values are bounded: `tool` is an exposed tool name, or
 //! [`UNKNOWN_TOOL_LABEL`] for a name no tool has, so a client cannot grow the
@@ -30,6 +31,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::network::Decision;
 use crate::sandbox::CallOutcome;
 
 /// The `tool` label of calls naming a tool that does not exist.
@@ -57,6 +59,13 @@ struct StatusLabels {
     status: u16,
 }
 
+/// Labels `{component, decision}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct NetworkLabels {
+    component: String,
+    decision: &'static str,
+}
+
 /// Label `{server}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServerLabels {
@@ -80,6 +89,7 @@ pub struct Metrics {
     component_compile: Histogram,
     native_server_up: Family<ServerLabels, Gauge>,
     circuit_open: Family<ServerLabels, Gauge>,
+    network_connections: Family<NetworkLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -144,6 +154,12 @@ impl Metrics {
             "1 while a native server's circuit breaker is open",
             circuit_open.clone(),
         );
+        let network_connections = Family::<NetworkLabels, Counter>::default();
+        registry.register(
+            "corral_network_connections",
+            "Outgoing connection attempts of components, by rule decision",
+            network_connections.clone(),
+        );
         Metrics {
             registry,
             tool_calls,
@@ -154,7 +170,30 @@ impl Metrics {
             component_compile,
             native_server_up,
             circuit_open,
+            network_connections,
         }
+    }
+
+    /// Creates the zero-valued series of every `component` x `decision` pair.
+    pub fn register_components<'a>(&self, components: impl IntoIterator<Item = &'a str>) {
+        for component in components {
+            for decision in Decision::ALL {
+                let _ = self.network_connections.get_or_create(&NetworkLabels {
+                    component: component.to_owned(),
+                    decision: decision.as_str(),
+                });
+            }
+        }
+    }
+
+    /// Counts one outgoing connection attempt of `component`.
+    pub fn record_network(&self, component: &str, decision: Decision) {
+        self.network_connections
+            .get_or_create(&NetworkLabels {
+                component: component.to_owned(),
+                decision: decision.as_str(),
+            })
+            .inc();
     }
 
     /// Creates the zero-valued series of every `tool` x `outcome` pair.

@@ -6,7 +6,7 @@
 //! | --- | --- | --- |
 //! | directories | none | host path canonicalised, must exist and be a directory |
 //! | environment | none | literals as written; `from_env` / `from_file` read now |
-//! | network | none | (not yet grantable: every address is refused) |
+//! | network | none: an empty list denies everything | rules parsed by [`crate::network`] |
 //! | stdin | closed | - |
 //! | stdout, stderr | captured per call, bounded | - |
 //! | limits | [`crate::config::defaults`] | per-component value, else `[limits]`, else default |
@@ -21,11 +21,13 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 
 use crate::config::{ComponentConfig, ConfigError, DirMode, EnvValue, LimitOverrides, defaults};
+use crate::network::NetRules;
 
 /// Everything one component may use.
 #[derive(Debug, Clone, Serialize)]
@@ -34,6 +36,8 @@ pub struct Policy {
     pub dirs: Vec<DirGrant>,
     /// Environment values, in name order.
     pub env: Vec<(String, EnvEntry)>,
+    /// Network destinations; empty denies everything.
+    pub network: Arc<NetRules>,
     /// Per-call limits.
     pub limits: Limits,
 }
@@ -102,6 +106,17 @@ pub struct Limits {
     /// Longest wait for a free slot before the call is refused as busy. Default 5 s.
     #[serde(serialize_with = "as_millis")]
     pub queue_timeout: Duration,
+    /// Outgoing HTTP connection set-up (TCP and TLS). Default 5 s.
+    #[serde(serialize_with = "as_millis")]
+    pub http_connect_timeout: Duration,
+    /// Outgoing HTTP wait for the first response byte. Default 10 s.
+    #[serde(serialize_with = "as_millis")]
+    pub http_first_byte_timeout: Duration,
+    /// Outgoing HTTP pause between response chunks. Default 10 s.
+    #[serde(serialize_with = "as_millis")]
+    pub http_between_bytes_timeout: Duration,
+    /// Bytes of one outgoing HTTP response body. Default 4 MiB.
+    pub http_response_bytes: u64,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -120,6 +135,21 @@ impl Limits {
             queue_timeout: Duration::from_millis(
                 overrides.queue_timeout_ms.unwrap_or(defaults::QUEUE_TIMEOUT_MS),
             ),
+            http_connect_timeout: Duration::from_millis(
+                overrides.http_connect_timeout_ms.unwrap_or(defaults::HTTP_CONNECT_TIMEOUT_MS),
+            ),
+            http_first_byte_timeout: Duration::from_millis(
+                overrides
+                    .http_first_byte_timeout_ms
+                    .unwrap_or(defaults::HTTP_FIRST_BYTE_TIMEOUT_MS),
+            ),
+            http_between_bytes_timeout: Duration::from_millis(
+                overrides
+                    .http_between_bytes_timeout_ms
+                    .unwrap_or(defaults::HTTP_BETWEEN_BYTES_TIMEOUT_MS),
+            ),
+            http_response_bytes: overrides.http_response_kib.unwrap_or(defaults::HTTP_RESPONSE_KIB)
+                << 10,
         }
     }
 }
@@ -147,7 +177,12 @@ impl Default for Limits {
 impl Policy {
     /// A policy that grants nothing, with default limits.
     pub fn deny_all() -> Policy {
-        Policy { dirs: Vec::new(), env: Vec::new(), limits: Limits::default() }
+        Policy {
+            dirs: Vec::new(),
+            env: Vec::new(),
+            network: Arc::default(),
+            limits: Limits::default(),
+        }
     }
 
     /// Resolves a component's config entry: checks each host directory,
@@ -196,7 +231,14 @@ impl Policy {
             };
             env.push((key.clone(), entry));
         }
-        Ok(Policy { dirs, env, limits: Limits::resolve(component.limits.or(defaults)) })
+        let network = NetRules::parse(&component.network)
+            .map_err(|err| ConfigError::invalid(format!("{ctx}: network"), err.to_string()))?;
+        Ok(Policy {
+            dirs,
+            env,
+            network: Arc::new(network),
+            limits: Limits::resolve(component.limits.or(defaults)),
+        })
     }
 }
 
@@ -236,6 +278,7 @@ mod tests {
             namespace: None,
             dirs: Vec::new(),
             env,
+            network: Vec::new(),
             limits: LimitOverrides::default(),
         }
     }
@@ -248,6 +291,20 @@ mod tests {
         assert_eq!(limits.memory_bytes, 64 << 20);
         assert_eq!(limits.output_bytes, 1 << 20);
         assert_eq!(limits.max_concurrency, 16);
+        assert_eq!(limits.http_connect_timeout, Duration::from_secs(5));
+        assert_eq!(limits.http_response_bytes, 4 << 20);
+    }
+
+    #[test]
+    fn bad_network_rule_names_component_and_rule() {
+        let mut c = component(BTreeMap::new());
+        c.network = vec!["example.com:443".into(), "10.0.0.1/8".into()];
+        let err =
+            Policy::resolve(&c, Path::new("."), LimitOverrides::default()).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "config: component \"t\": network: network rule \"10.0.0.1/8\": is not a valid IPv4 address or CIDR block"
+        );
     }
 
     #[test]

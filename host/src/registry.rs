@@ -177,7 +177,9 @@ fn read_component(
             .ok_or_else(|| {
                 RegistryError::Config(crate::config::ConfigError::invalid(
                     format!("component {component:?}: path"),
-                    format!("no built-in tool {builtin:?} (built-in: fs, text, conformance)"),
+                    format!(
+                        "no built-in tool {builtin:?} (built-in: fs, text, conformance, fetch)"
+                    ),
                 ))
             });
     }

@@ -232,7 +232,12 @@ async fn load(
     options: McpOptions,
     metrics: Arc<Metrics>,
 ) -> Result<McpServer, ServeError> {
-    let sandbox = Sandbox::new(&config.engine)?;
+    let mut sandbox = Sandbox::new(&config.engine)?;
+    let observer = metrics.clone();
+    sandbox.observe_network(Arc::new(move |component, decision| {
+        observer.record_network(component, decision)
+    }));
+    metrics.register_components(config.components.iter().map(|c| c.name.as_str()));
     let registry = Registry::load(&config, &sandbox).await?;
     Ok(McpServer::new(sandbox, registry, options, metrics)?)
 }

@@ -27,6 +27,7 @@
 
 mod cache;
 mod checks;
+mod net;
 mod outcome;
 mod output;
 mod reused;
@@ -41,6 +42,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use wasmtime::component::{HasSelf, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
+use wasmtime_wasi_http::WasiHttpCtx;
 
 pub use self::bindings::corral::mcp::types::{
     Annotations, Blob, CallError, CallResult, Content, EmbeddedResource, ResourceContents,
@@ -49,6 +51,8 @@ pub use self::bindings::corral::mcp::types::{
 pub use self::cache::CompileCache;
 pub use self::checks::is_valid_tool_name;
 use self::checks::{is_json_object, output_size, validate_tools};
+use self::net::NetGuard;
+pub use self::net::NetworkObserver;
 pub use self::outcome::{CallOutcome, Failure};
 pub use self::reused::ReusedInstance;
 use self::state::{CallState, MemoryLimiter};
@@ -163,11 +167,12 @@ pub struct Sandbox {
     slots: Arc<Semaphore>,
     settings: EngineConfig,
     ticker_stop: Arc<AtomicBool>,
+    network_observer: Option<NetworkObserver>,
 }
 
 /// A compiled, linked component with its policy and tool list.
 pub struct LoadedComponent {
-    name: String,
+    name: Arc<str>,
     pre: ToolPre<CallState>,
     policy: Policy,
     slots: Arc<Semaphore>,
@@ -249,6 +254,7 @@ impl Sandbox {
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
+            .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
             .and_then(|()| bindings::Tool::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
             .map_err(|e| SandboxError::Engine(e.into()))?;
 
@@ -274,7 +280,14 @@ impl Sandbox {
             slots: Arc::new(Semaphore::new(n as usize)),
             settings: settings.clone(),
             ticker_stop,
+            network_observer: None,
         })
+    }
+
+    /// Reports every outgoing connection attempt of every call to
+    /// `observer` (for metrics). Affects components loaded afterwards too.
+    pub fn observe_network(&mut self, observer: NetworkObserver) {
+        self.network_observer = Some(observer);
     }
 
     /// The engine-wide settings in force.
@@ -305,7 +318,7 @@ impl Sandbox {
             .map_err(|e| LoadError::Link { component: name.to_owned(), source: e.into() })?;
 
         let mut loaded = LoadedComponent {
-            name: name.to_owned(),
+            name: name.into(),
             pre,
             slots: Arc::new(Semaphore::new(policy.limits.max_concurrency as usize)),
             policy,
@@ -411,7 +424,7 @@ impl Sandbox {
         // The time limit counts from the moment the call has a slot.
         let deadline = tokio::time::Instant::now() + limits.timeout;
 
-        let mut store = self.new_store(&component.policy, &limits, events);
+        let mut store = self.new_store(component, &limits, events);
         let outcome = tokio::time::timeout_at(deadline, async {
             let instance = component.pre.instantiate_async(&mut store).await?;
             body(instance.corral_mcp_tools(), &mut store).await
@@ -457,17 +470,36 @@ impl Sandbox {
         Ok((local, global))
     }
 
-    fn new_store(&self, policy: &Policy, limits: &Limits, events: EventSink) -> Store<CallState> {
+    fn new_store(
+        &self,
+        component: &LoadedComponent,
+        limits: &Limits,
+        events: EventSink,
+    ) -> Store<CallState> {
+        let policy = &component.policy;
         let stdout = output::Captured::new(STDIO_CAPTURE_BYTES);
         let stderr = output::Captured::new(STDIO_CAPTURE_BYTES);
+        let net = NetGuard::new(
+            component.name.clone(),
+            policy.network.clone(),
+            limits,
+            self.network_observer.clone(),
+        );
+        let socket_guard = net.clone();
         let mut wasi = WasiCtxBuilder::new();
         // Defaults kept on purpose: stdin closed, no args, no inherited env,
-        // name lookup denied. Sockets are switched off outright.
+        // name lookup denied (see crate::network for why). TCP and UDP are
+        // on so that every attempt reaches the address check, which applies
+        // the rules and counts the attempt; with no rules it refuses all.
         wasi.stdout(stdout.clone())
             .stderr(stderr.clone())
-            .allow_tcp(false)
-            .allow_udp(false)
-            .allow_ip_name_lookup(false);
+            .allow_tcp(true)
+            .allow_udp(true)
+            .allow_ip_name_lookup(false)
+            .socket_addr_check(move |addr, use_| {
+                let allowed = socket_guard.check_socket(addr, use_);
+                Box::pin(async move { allowed })
+            });
         for (key, value) in &policy.env {
             wasi.env(key, value.expose());
         }
@@ -481,6 +513,8 @@ impl Sandbox {
         }
         let state = CallState {
             wasi: wasi.build(),
+            http: WasiHttpCtx::new(),
+            net,
             table: ResourceTable::new(),
             memory: MemoryLimiter { max_bytes: limits.memory_bytes as usize, hit: false },
             output_left: limits.output_bytes,

@@ -23,7 +23,7 @@ impl Sandbox {
         component: &LoadedComponent,
     ) -> Result<ReusedInstance, Failure> {
         let limits = component.policy.limits;
-        let mut store = self.new_store(&component.policy, &limits, None);
+        let mut store = self.new_store(component, &limits, None);
         match component.pre.instantiate_async(&mut store).await {
             Ok(tools) => Ok(ReusedInstance { store, tools, limits }),
             Err(err) => Err(outcome::classify(

@@ -7,8 +7,10 @@
 use tokio::sync::mpsc::UnboundedSender;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpView};
 
 use super::bindings::corral::mcp::{host, types};
+use super::net::NetGuard;
 use super::output::Captured;
 
 /// Something a guest reported during a call, for the client to see.
@@ -100,6 +102,9 @@ impl wasmtime::ResourceLimiter for MemoryLimiter {
 /// The data of one call's `Store`.
 pub struct CallState {
     pub(super) wasi: WasiCtx,
+    pub(super) http: WasiHttpCtx,
+    /// Decides every outgoing request against the component's rules.
+    pub(super) net: NetGuard,
     pub(super) table: ResourceTable,
     pub(super) memory: MemoryLimiter,
     /// Bytes of log and progress text still allowed.
@@ -114,6 +119,12 @@ pub struct CallState {
 impl WasiView for CallState {
     fn ctx(&mut self) -> WasiCtxView<'_> {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
+    }
+}
+
+impl WasiHttpView for CallState {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView { ctx: &mut self.http, table: &mut self.table, hooks: &mut self.net }
     }
 }
 
