@@ -158,6 +158,67 @@ fn check_reports_a_bad_config_naming_the_field() {
 }
 
 #[test]
+fn check_prints_network_rules_and_http_limits() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        "[[component]]\nname = \"web\"\npath = \"builtin:fetch\"\n\
+         network = [\"*.Example.com:443\", \"127.0.0.1:8080\"]\n\
+         [component.limits]\nhttp_response_kib = 64\n",
+    )
+    .unwrap();
+    let out = corral(&["check", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains(r#"network: ["*.example.com:443","127.0.0.1:8080"]"#), "{stdout}");
+    assert!(
+        stdout.contains("http: connect_timeout_ms = 5000, first_byte_timeout_ms = 10000, between_bytes_timeout_ms = 10000, response_kib = 64"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn check_reports_a_bad_network_rule_naming_component_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        "[[component]]\nname = \"web\"\npath = \"builtin:fetch\"\nnetwork = [\"example.com:0\"]\n",
+    )
+    .unwrap();
+    let out = corral(&["check", "--config", config.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "error: config: component \"web\": network: network rule \"example.com:0\": port must be a number from 1 to 65535"
+    );
+}
+
+#[test]
+fn call_with_net_flag_reaches_a_granted_loopback_server() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut head = Vec::new();
+            let mut byte = [0u8; 1];
+            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                head.push(byte[0]);
+            }
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
+            );
+        }
+    });
+    let url = format!(r#"{{"url": "http://{addr}/"}}"#);
+    let out = corral(&["call", "builtin:fetch", "fetch", &url, "--net", &addr.to_string()]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out)["structuredContent"]["body"], "ok");
+}
+
+#[test]
 fn two_components_exposing_the_same_tool_name_is_a_config_error() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("corral.toml");

@@ -309,7 +309,11 @@ async fn check(config: &Config) -> Result<()> {
             let shown = serde_json::to_string(value)?;
             println!("  env: {key} = {shown}");
         }
-        println!("  network: none");
+        if policy.network.is_empty() {
+            println!("  network: none (every destination denied)");
+        } else {
+            println!("  network: {}", serde_json::to_string(&*policy.network)?);
+        }
         println!(
             "  limits: timeout_ms = {}, fuel = {}, memory_mib = {}, output_kib = {}, max_concurrency = {}, queue_timeout_ms = {}",
             limits.timeout.as_millis(),
@@ -319,6 +323,15 @@ async fn check(config: &Config) -> Result<()> {
             limits.max_concurrency,
             limits.queue_timeout.as_millis()
         );
+        if !policy.network.is_empty() {
+            println!(
+                "  http: connect_timeout_ms = {}, first_byte_timeout_ms = {}, between_bytes_timeout_ms = {}, response_kib = {}",
+                limits.http_connect_timeout.as_millis(),
+                limits.http_first_byte_timeout.as_millis(),
+                limits.http_between_bytes_timeout.as_millis(),
+                limits.http_response_bytes >> 10
+            );
+        }
     }
     Ok(())
 }

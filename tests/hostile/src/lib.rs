@@ -18,6 +18,7 @@
 //! | `read`, `write`, `list`, `mkdir`, `symlink_read` `{path, ...}` | filesystem probes |
 //! | `env {}`, `args {}` | what the environment and argv hold |
 //! | `connect {address}`, `resolve {host}` | network probes (TCP connect, DNS) |
+//! | `udp_send {address}`, `listen {address}` | network probes (a UDP datagram, a TCP listener) |
 //! | `flood {bytes}` | one text item that large |
 //! | `log_flood {count, size}` | `count` log messages of `size` bytes |
 //! | `stdout {bytes}` | writes that much to stdout and to stderr |
@@ -92,6 +93,14 @@ pub fn tools() -> Toolbox {
             |args: probe::ResolveArgs| probe::resolve(&args.host),
         ))
         .with(Tool::new(
+            "udp_send",
+            "Send one UDP datagram to ip:port from an ephemeral port",
+            |args: probe::ConnectArgs| probe::udp_send(&args.address),
+        ))
+        .with(Tool::new("listen", "Bind a TCP listener to ip:port", |args: probe::ConnectArgs| {
+            probe::listen(&args.address)
+        }))
+        .with(Tool::new(
             "flood",
             "Return one text item of the given size",
             |args: exhaust::FloodArgs| exhaust::flood(args.bytes),
@@ -153,6 +162,8 @@ mod tests {
                 "args",
                 "connect",
                 "resolve",
+                "udp_send",
+                "listen",
                 "flood",
                 "log_flood",
                 "stdout",

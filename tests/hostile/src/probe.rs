@@ -8,7 +8,7 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{self, Read};
-use std::net::{TcpStream, ToSocketAddrs};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs, UdpSocket};
 use std::path::Path;
 
 /// Arguments naming one path.
@@ -114,6 +114,23 @@ pub fn connect(address: &str) -> Result<String, ToolError> {
         .map_err(|error| refused(&format!("connect {address}"), &error))?;
     let peer = stream.peer_addr().map_or_else(|_| address.to_owned(), |peer| peer.to_string());
     Ok(format!("connected to {peer}"))
+}
+
+/// Sends the datagram `corral` to `address` from `0.0.0.0:0`.
+pub fn udp_send(address: &str) -> Result<String, ToolError> {
+    let socket = UdpSocket::bind("0.0.0.0:0").map_err(|error| refused("bind 0.0.0.0:0", &error))?;
+    let sent = socket
+        .send_to(b"corral", address)
+        .map_err(|error| refused(&format!("send to {address}"), &error))?;
+    Ok(format!("sent {sent} bytes to {address}"))
+}
+
+/// Binds a TCP listener, which a tool should never be allowed to do.
+pub fn listen(address: &str) -> Result<String, ToolError> {
+    let listener = TcpListener::bind(address)
+        .map_err(|error| refused(&format!("listen {address}"), &error))?;
+    let local = listener.local_addr().map_or_else(|_| address.to_owned(), |a| a.to_string());
+    Ok(format!("listening on {local}"))
 }
 
 /// The host's addresses, one per line.
