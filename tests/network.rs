@@ -68,7 +68,8 @@ fn decisions(seen: &Seen) -> Vec<Decision> {
 
 /// A tiny HTTP/1.1 server on 127.0.0.1, one thread per connection:
 /// `/` an HTML page, `/png` an image, `/big` 64 KiB of text, `/slow`
-/// answers after 5 s, `/redirect` a 302 to port 1.
+/// answers after 5 s, `/redirect` a 302 to port 1, `/echo` the method,
+/// content type and body it received.
 fn http_server() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -81,8 +82,19 @@ fn http_server() -> SocketAddr {
                 while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
                     head.push(byte[0]);
                 }
-                let head = String::from_utf8_lossy(&head);
+                let head = String::from_utf8_lossy(&head).into_owned();
                 let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().to_owned())
+                    })
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
+                let mut sent = vec![0u8; length];
+                let _ = stream.read_exact(&mut sent);
                 let (status, content_type, body): (&str, &str, Vec<u8>) = match path.as_str() {
                     "/" => (
                         "200 OK",
@@ -97,6 +109,23 @@ fn http_server() -> SocketAddr {
                         ("200 OK", "text/plain", b"late".to_vec())
                     }
                     "/redirect" => ("302 Found", "text/plain", Vec::new()),
+                    "/echo" => {
+                        let method = head.split_whitespace().next().unwrap_or("").to_owned();
+                        let kind = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-type:")
+                                    .map(|v| v.trim().to_owned())
+                            })
+                            .unwrap_or_default();
+                        (
+                            "200 OK",
+                            "text/plain",
+                            format!("{method} {kind} {}", String::from_utf8_lossy(&sent))
+                                .into_bytes(),
+                        )
+                    }
                     _ => ("404 Not Found", "text/plain", b"no such page".to_vec()),
                 };
                 let location =
@@ -253,6 +282,23 @@ async fn a_redirect_is_returned_not_followed() {
 }
 
 #[tokio::test]
+async fn post_sends_the_body_with_its_content_type() {
+    let server = http_server();
+    let (sandbox, c, _) =
+        load(FETCH, policy(&[&server.to_string()], LimitOverrides::default())).await;
+    let args = json!({
+        "url": format!("http://{server}/echo"),
+        "method": "POST",
+        "body": "{\"q\":1}",
+        "content_type": "application/json",
+    });
+    let report = call(&sandbox, &c, "fetch", args).await;
+    assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+    let result: Value = serde_json::from_str(report.result.structured.as_deref().unwrap()).unwrap();
+    assert_eq!(result["body"], "POST application/json {\"q\":1}");
+}
+
+#[tokio::test]
 async fn raw_tcp_reaches_only_the_granted_address() {
     let granted = TcpListener::bind("127.0.0.1:0").unwrap();
     let other = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -327,4 +373,26 @@ async fn listening_and_name_lookup_are_refused_even_with_rules() {
     );
     let report = call(&sandbox, &c, "resolve", json!({ "host": "localhost" })).await;
     assert_eq!(report.outcome, CallOutcome::ToolError, "{}", text(&report));
+}
+
+#[tokio::test]
+async fn https_performs_a_tls_handshake_and_reports_its_failure() {
+    // A server that answers a ClientHello in clear text: the request must
+    // fail as TLS, never fall back to plain HTTP.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let server = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        if let Ok((mut stream, _)) = listener.accept() {
+            let _ = stream.read(&mut [0u8; 512]);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+        }
+    });
+    let (report, seen) = fetch(&[&server.to_string()], &format!("https://{server}/")).await;
+    assert_eq!(report.outcome, CallOutcome::ToolError);
+    assert!(
+        text(&report).starts_with(&format!("TLS with https://{server}/ failed")),
+        "{}",
+        text(&report)
+    );
+    assert_eq!(decisions(&seen), [Decision::Allowed]);
 }

@@ -77,8 +77,11 @@ fn exchange(plan: &Plan) -> Result<Exchanged, (&'static str, ErrorCode)> {
             b"text/html, text/*, application/json, application/xml;q=0.9, */*;q=0.1".to_vec(),
         ),
     ];
-    if let Some((content_type, _)) = &plan.body {
+    if let Some((content_type, body)) = &plan.body {
         header_list.push(("content-type".to_owned(), content_type.as_bytes().to_vec()));
+        // A known length, so the body is not sent chunked, which some
+        // servers refuse.
+        header_list.push(("content-length".to_owned(), body.len().to_string().into_bytes()));
     }
     let headers =
         Fields::from_list(&header_list).map_err(internal("building the request headers"))?;
