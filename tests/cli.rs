@@ -5,6 +5,9 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 
+#[path = "loopback/mod.rs"]
+mod loopback;
+
 const FS: &str = env!("CORRAL_GUEST_FS");
 const TEXT: &str = env!("CORRAL_GUEST_TEXT");
 
@@ -197,21 +200,7 @@ fn check_reports_a_bad_network_rule_naming_component_and_rule() {
 
 #[test]
 fn call_with_net_flag_reaches_a_granted_loopback_server() {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        if let Ok((mut stream, _)) = listener.accept() {
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok",
-            );
-        }
-    });
+    let addr = loopback::serve(|_| loopback::Reply::ok("text/plain", "ok"));
     let url = format!(r#"{{"url": "http://{addr}/"}}"#);
     let out = corral(&["call", "builtin:fetch", "fetch", &url, "--net", &addr.to_string()]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

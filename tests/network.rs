@@ -17,6 +17,11 @@ use corral::policy::{Limits, Policy};
 use corral::sandbox::{CallOutcome, CallReport, Content, LoadedComponent, Sandbox};
 use serde_json::{Value, json};
 
+#[path = "loopback/mod.rs"]
+mod loopback;
+
+use loopback::Reply;
+
 const HOSTILE: &str = env!("CORRAL_GUEST_HOSTILE");
 const FETCH: &str = env!("CORRAL_GUEST_FETCH");
 
@@ -66,80 +71,37 @@ fn decisions(seen: &Seen) -> Vec<Decision> {
     seen.lock().unwrap().iter().map(|(_, d)| *d).collect()
 }
 
-/// A tiny HTTP/1.1 server on 127.0.0.1, one thread per connection:
-/// `/` an HTML page, `/png` an image, `/big` 64 KiB of text, `/slow`
-/// answers after 5 s, `/redirect` a 302 to port 1, `/echo` the method,
-/// content type and body it received.
+/// The test server: `/` an HTML page, `/png` an image, `/big` 64 KiB of
+/// text, `/slow` answers after 5 s, `/redirect` a 302 to port 1, `/echo`
+/// the method, content type and body it received.
 fn http_server() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            std::thread::spawn(move || {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").to_owned();
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        l.to_ascii_lowercase()
-                            .strip_prefix("content-length:")
-                            .map(|v| v.trim().to_owned())
-                    })
-                    .and_then(|v| v.parse().ok())
-                    .unwrap_or(0);
-                let mut sent = vec![0u8; length];
-                let _ = stream.read_exact(&mut sent);
-                let (status, content_type, body): (&str, &str, Vec<u8>) = match path.as_str() {
-                    "/" => (
-                        "200 OK",
-                        "text/html; charset=utf-8",
-                        b"<html><body><h1>Corral</h1><p>served on loopback</p></body></html>"
-                            .to_vec(),
-                    ),
-                    "/png" => ("200 OK", "image/png", vec![0x89, b'P', b'N', b'G']),
-                    "/big" => ("200 OK", "text/plain", vec![b'x'; 64 * 1024]),
-                    "/slow" => {
-                        std::thread::sleep(Duration::from_secs(5));
-                        ("200 OK", "text/plain", b"late".to_vec())
-                    }
-                    "/redirect" => ("302 Found", "text/plain", Vec::new()),
-                    "/echo" => {
-                        let method = head.split_whitespace().next().unwrap_or("").to_owned();
-                        let kind = head
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-type:")
-                                    .map(|v| v.trim().to_owned())
-                            })
-                            .unwrap_or_default();
-                        (
-                            "200 OK",
-                            "text/plain",
-                            format!("{method} {kind} {}", String::from_utf8_lossy(&sent))
-                                .into_bytes(),
-                        )
-                    }
-                    _ => ("404 Not Found", "text/plain", b"no such page".to_vec()),
-                };
-                let location =
-                    if path == "/redirect" { "Location: http://127.0.0.1:1/\r\n" } else { "" };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n{location}Connection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = stream.write_all(&body);
-            });
+    loopback::serve(|request| match request.path.as_str() {
+        "/" => Reply::ok(
+            "text/html; charset=utf-8",
+            "<html><body><h1>Corral</h1><p>served on loopback</p></body></html>",
+        ),
+        "/png" => Reply::ok("image/png", vec![0x89, b'P', b'N', b'G']),
+        "/big" => Reply::ok("text/plain", vec![b'x'; 64 * 1024]),
+        "/slow" => {
+            std::thread::sleep(Duration::from_secs(5));
+            Reply::ok("text/plain", "late")
         }
-    });
-    addr
+        "/redirect" => Reply {
+            status: "302 Found",
+            headers: vec![("Location", "http://127.0.0.1:1/".to_owned())],
+            body: Vec::new(),
+        },
+        "/echo" => Reply::ok(
+            "text/plain",
+            format!(
+                "{} {} {}",
+                request.method,
+                request.header("content-type").unwrap_or(""),
+                String::from_utf8_lossy(&request.body)
+            ),
+        ),
+        _ => Reply { status: "404 Not Found", headers: Vec::new(), body: b"no such page".to_vec() },
+    })
 }
 
 async fn fetch(rules: &[&str], url: &str) -> (CallReport, Seen) {

@@ -18,6 +18,8 @@
 //! | `support.rs` | server fixtures and the raw HTTP client |
 
 mod flow;
+#[path = "../loopback/mod.rs"]
+mod loopback;
 mod network;
 mod operations;
 mod python_sdk;

@@ -2,8 +2,6 @@
 //! reached, anything else is refused with a clear result, and every attempt
 //! is counted in `corral_network_connections_total`.
 
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 
 use corral::config::Config;
@@ -13,24 +11,7 @@ use crate::support::{metric_value, start};
 
 /// An HTTP server on 127.0.0.1 answering every request with a short text.
 fn text_server() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    std::thread::spawn(move || {
-        for mut stream in listener.incoming().flatten() {
-            let mut head = Vec::new();
-            let mut byte = [0u8; 1];
-            while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
-                head.push(byte[0]);
-            }
-            let body = "hello from loopback";
-            let _ = write!(
-                stream,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    addr
+    crate::loopback::serve(|_| crate::loopback::Reply::ok("text/plain", "hello from loopback"))
 }
 
 #[test]
