@@ -1,0 +1,559 @@
+//! Starting a native server: a hardened `docker run`, or (development and
+//! tests only) a plain process.
+//!
+//! Every container is started as
+//!
+//! ```text
+//! docker run -i --rm --init --pull never --name corral-<server>-<pid>-<n>
+//!   --label corral.managed=1 --label corral.pid=<host pid> --label corral.host=<instance>
+//!   --network none --read-only --tmpfs /tmp:rw,nosuid,nodev,noexec,size=<tmpfs_mib>m
+//!   --cap-drop ALL --security-opt no-new-privileges
+//!   --memory <memory_mib>m --memory-swap <memory_mib>m --cpus <cpus> --pids-limit <pids_limit>
+//!   [-e KEY=literal]... [--mount type=bind,src=<secret file>,dst=/run/secrets/KEY,readonly
+//!   -e KEY_FILE=/run/secrets/KEY]... [--mount type=bind,src=<dir>,dst=<guest>[,readonly]]...
+//!   <image> [command...]
+//! ```
+//!
+//! - `--pull never`: an image that is not present is an error naming it,
+//!   never a download.
+//! - Secret values never appear on a command line or in the container's
+//!   environment (`docker inspect`): each is written to a file of mode
+//!   0400 in a private (0700) temporary directory, bind-mounted read-only,
+//!   and the directory is removed when the server stops.
+//! - Containers are labelled with the host's pid; at start,
+//!   [`remove_leftovers`] removes labelled containers whose host process is
+//!   gone (an earlier crash).
+//! - The `process` launcher runs the command with a cleared environment plus
+//!   the configured values (secrets included, as plain variables) and no
+//!   isolation at all.
+//! - The server's stderr is read line by line into the tracing log (lines
+//!   cut at 1 KiB, at most [`STDERR_LINES_PER_SECOND`] a second), and its
+//!   last lines are kept for error messages.
+
+use std::collections::VecDeque;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
+use tokio::process::{Child, ChildStdin, ChildStdout, Command};
+
+use super::config::{Launcher, NativeConfig};
+use crate::config::{ConfigError, DirMode, EnvValue};
+use crate::policy::DirGrant;
+
+/// The label every Corral container carries.
+pub const MANAGED_LABEL: &str = "corral.managed=1";
+/// Where secret files appear inside the container.
+pub const SECRETS_DIR: &str = "/run/secrets";
+/// Stderr lines logged per second per server; the rest are counted and dropped.
+pub const STDERR_LINES_PER_SECOND: u32 = 50;
+/// Stderr lines kept for error messages.
+const STDERR_TAIL_LINES: usize = 20;
+/// Longest stderr line kept, in bytes.
+const STDERR_LINE_BYTES: usize = 1024;
+
+/// Why a server could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum LaunchError {
+    /// The `docker` (or the configured) program could not be run.
+    #[error("cannot run {program}: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The secrets directory or a secret file could not be written.
+    #[error("cannot write the secret file for {key}: {source}")]
+    Secret {
+        /// The variable.
+        key: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A host path cannot be expressed as a bind mount.
+    #[error("dir {guest:?}: host path {host} contains ',' and cannot be mounted")]
+    Mount {
+        /// The guest path.
+        guest: String,
+        /// The host path.
+        host: PathBuf,
+    },
+    /// A docker command failed.
+    #[error("docker {command} failed: {message}")]
+    Docker {
+        /// The docker subcommand.
+        command: &'static str,
+        /// Docker's stderr.
+        message: String,
+    },
+}
+
+/// What the launcher needs of a server, resolved at load.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    /// The `[[native]]` entry.
+    pub config: NativeConfig,
+    /// Environment values, secrets read.
+    pub env: Vec<(String, EnvEntry)>,
+    /// Directory grants, host paths canonicalised.
+    pub dirs: Vec<DirGrant>,
+    /// Identifies this host instance on its containers (`corral.host` label).
+    pub instance: String,
+}
+
+impl LaunchSpec {
+    /// Reads the secrets and checks the host directories of `config`;
+    /// errors name the server and the variable or directory.
+    pub fn resolve(
+        config: &NativeConfig,
+        base_dir: &Path,
+        instance: &str,
+    ) -> Result<LaunchSpec, ConfigError> {
+        let ctx = format!("native {:?}", config.name);
+        let mut env = Vec::with_capacity(config.env.len());
+        for (key, value) in &config.env {
+            let ectx = format!("{ctx}: env {key:?}");
+            let entry = match value {
+                EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
+                EnvValue::FromEnv { from_env } => {
+                    let v = std::env::var(from_env).map_err(|_| {
+                        ConfigError::invalid(
+                            &ectx,
+                            format!(
+                                "host environment variable {from_env} is not set (or not UTF-8)"
+                            ),
+                        )
+                    })?;
+                    EnvEntry::Secret(SecretValue(v))
+                }
+                EnvValue::FromFile { from_file } => {
+                    let path = base_dir.join(from_file);
+                    let v = std::fs::read_to_string(&path).map_err(|err| {
+                        ConfigError::invalid(
+                            &ectx,
+                            format!("cannot read {}: {err}", path.display()),
+                        )
+                    })?;
+                    EnvEntry::Secret(SecretValue(v.trim_end_matches(['\n', '\r']).to_owned()))
+                }
+            };
+            env.push((key.clone(), entry));
+        }
+        let mut dirs = Vec::with_capacity(config.dirs.len());
+        for dir in &config.dirs {
+            dirs.push(DirGrant::resolve(
+                &format!("{ctx}: dir {:?}", dir.guest),
+                &base_dir.join(&dir.host),
+                &dir.guest,
+                dir.mode == DirMode::Rw,
+            )?);
+        }
+        Ok(LaunchSpec { config: config.clone(), env, dirs, instance: instance.to_owned() })
+    }
+}
+
+/// One environment value of a native server.
+#[derive(Debug, Clone)]
+pub enum EnvEntry {
+    /// Written in the config: passed as a variable.
+    Literal(String),
+    /// Read from the host's environment or a file: passed as a file.
+    Secret(SecretValue),
+}
+
+impl EnvEntry {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        match self {
+            EnvEntry::Literal(v) => v,
+            EnvEntry::Secret(s) => &s.0,
+        }
+    }
+}
+
+/// A secret value; `Debug` prints `<redacted>`, like [`crate::policy::Secret`].
+#[derive(Clone)]
+pub struct SecretValue(String);
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// A started server: its stdio, and what must be cleaned up after it.
+pub struct Launched {
+    child: Child,
+    /// The server's stdin.
+    pub stdin: Option<ChildStdin>,
+    /// The server's stdout.
+    pub stdout: Option<ChildStdout>,
+    /// The container's name (docker launcher).
+    pub container: Option<String>,
+    stderr: Arc<StderrTail>,
+    /// Removed on drop, after the container.
+    _secrets: Option<tempfile::TempDir>,
+}
+
+/// The last lines of a server's stderr.
+#[derive(Default)]
+pub struct StderrTail(Mutex<VecDeque<String>>);
+
+impl StderrTail {
+    /// The kept lines joined by `"; "`, or `None` if there were none.
+    pub fn summary(&self) -> Option<String> {
+        let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        (!lines.is_empty()).then(|| lines.iter().cloned().collect::<Vec<_>>().join("; "))
+    }
+
+    fn push(&self, line: String) {
+        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if lines.len() == STDERR_TAIL_LINES {
+            lines.pop_front();
+        }
+        lines.push_back(line);
+    }
+}
+
+impl Launched {
+    /// The last lines the server wrote to stderr.
+    pub fn stderr_summary(&self) -> Option<String> {
+        self.stderr.summary()
+    }
+
+    /// The exit status if the process (the server, or `docker run`) has ended.
+    pub fn try_exit_code(&mut self) -> Option<Option<i32>> {
+        self.child.try_wait().ok().flatten().map(|status| status.code())
+    }
+
+    /// Waits up to `within` for the process to end; its exit code if it did.
+    pub async fn wait_exit(&mut self, within: std::time::Duration) -> Option<Option<i32>> {
+        tokio::time::timeout(within, self.child.wait()).await.ok()?.ok().map(|s| s.code())
+    }
+
+    /// Stops the server: removes the container (docker) or kills the process,
+    /// and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(name) = self.container.take() {
+            let _ = Command::new("docker").args(["rm", "-f", &name]).output().await;
+        }
+        let _ = self.child.kill().await;
+    }
+}
+
+impl Drop for Launched {
+    fn drop(&mut self) {
+        // Killing `docker run` does not stop its container: remove it too.
+        if let Some(name) = self.container.take() {
+            std::thread::spawn(move || {
+                let _ = std::process::Command::new("docker")
+                    .args(["rm", "-f", &name])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status();
+            });
+        }
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A fresh container name: `corral-<server>-<pid>-<n>`.
+fn container_name(server: &str) -> String {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    format!("corral-{server}-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// The `docker run` arguments for `spec`; `secrets` is the directory
+/// holding one file per secret variable.
+pub fn docker_args(
+    spec: &LaunchSpec,
+    name: &str,
+    secrets: Option<&Path>,
+) -> Result<Vec<String>, LaunchError> {
+    let c = &spec.config;
+    let mut args: Vec<String> = [
+        "run",
+        "-i",
+        "--rm",
+        "--init",
+        "--pull",
+        "never",
+        "--name",
+        name,
+        "--label",
+        MANAGED_LABEL,
+    ]
+    .map(String::from)
+    .to_vec();
+    args.push("--label".into());
+    args.push(format!("corral.pid={}", std::process::id()));
+    args.push("--label".into());
+    args.push(format!("corral.host={}", spec.instance));
+    args.push("--label".into());
+    args.push(format!("corral.server={}", c.name));
+    args.extend(["--network".into(), c.network.clone()]);
+    args.push("--read-only".into());
+    args.extend(["--tmpfs".into(), format!("/tmp:rw,nosuid,nodev,noexec,size={}m", c.tmpfs_mib)]);
+    args.extend(["--cap-drop".into(), "ALL".into()]);
+    args.extend(["--security-opt".into(), "no-new-privileges".into()]);
+    args.extend(["--memory".into(), format!("{}m", c.memory_mib)]);
+    // Equal to --memory: no swap beyond the memory limit.
+    args.extend(["--memory-swap".into(), format!("{}m", c.memory_mib)]);
+    args.extend(["--cpus".into(), format!("{}", c.cpus)]);
+    args.extend(["--pids-limit".into(), c.pids_limit.to_string()]);
+    for (key, value) in &spec.env {
+        match value {
+            EnvEntry::Literal(value) => args.extend(["-e".into(), format!("{key}={value}")]),
+            EnvEntry::Secret(_) => {
+                let Some(dir) = secrets else { continue };
+                let src = dir.join(key);
+                args.extend([
+                    "--mount".into(),
+                    format!("type=bind,src={},dst={SECRETS_DIR}/{key},readonly", src.display()),
+                    "-e".into(),
+                    format!("{key}_FILE={SECRETS_DIR}/{key}"),
+                ]);
+            }
+        }
+    }
+    for dir in &spec.dirs {
+        if dir.host.to_string_lossy().contains(',') {
+            return Err(LaunchError::Mount { guest: dir.guest.clone(), host: dir.host.clone() });
+        }
+        let mut mount = format!("type=bind,src={},dst={}", dir.host.display(), dir.guest);
+        if !dir.writable {
+            mount.push_str(",readonly");
+        }
+        args.extend(["--mount".into(), mount]);
+    }
+    args.push(c.image.clone().unwrap_or_default());
+    args.extend(c.command.iter().cloned());
+    Ok(args)
+}
+
+/// Writes each secret to `<dir>/<KEY>`, mode 0400, in a new private directory.
+fn write_secrets(env: &[(String, EnvEntry)]) -> Result<Option<tempfile::TempDir>, LaunchError> {
+    if !env.iter().any(|(_, v)| matches!(v, EnvEntry::Secret(_))) {
+        return Ok(None);
+    }
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::Builder::new()
+        .prefix("corral-secrets-")
+        .permissions(std::fs::Permissions::from_mode(0o700))
+        .tempdir()
+        .map_err(|source| LaunchError::Secret { key: "(directory)".into(), source })?;
+    for (key, value) in env {
+        if let EnvEntry::Secret(_) = value {
+            let written = (|| {
+                use std::os::unix::fs::OpenOptionsExt as _;
+                let mut file = std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o400)
+                    .open(dir.path().join(key))?;
+                file.write_all(value.expose().as_bytes())
+            })();
+            written.map_err(|source| LaunchError::Secret { key: key.clone(), source })?;
+        }
+    }
+    Ok(Some(dir))
+}
+
+/// Starts the server of `spec`, its stdio piped.
+pub fn launch(spec: &LaunchSpec) -> Result<Launched, LaunchError> {
+    let c = &spec.config;
+    let (mut command, container, secrets) = match c.launcher {
+        Launcher::Docker => {
+            let secrets = write_secrets(&spec.env)?;
+            let name = container_name(&c.name);
+            let args = docker_args(spec, &name, secrets.as_ref().map(tempfile::TempDir::path))?;
+            let mut command = Command::new("docker");
+            command.args(args);
+            (command, Some(name), secrets)
+        }
+        Launcher::Process => {
+            let mut command = Command::new(&c.command[0]);
+            command.args(&c.command[1..]).env_clear();
+            for (key, value) in &spec.env {
+                command.env(key, value.expose());
+            }
+            (command, None, None)
+        }
+    };
+    command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
+    let program = match c.launcher {
+        Launcher::Docker => "docker".to_owned(),
+        Launcher::Process => c.command[0].clone(),
+    };
+    let mut child = command.spawn().map_err(|source| LaunchError::Spawn { program, source })?;
+    let stderr = Arc::new(StderrTail::default());
+    if let Some(pipe) = child.stderr.take() {
+        tokio::spawn(read_stderr(c.name.clone(), pipe, stderr.clone()));
+    }
+    Ok(Launched {
+        stdin: child.stdin.take(),
+        stdout: child.stdout.take(),
+        child,
+        container,
+        stderr,
+        _secrets: secrets,
+    })
+}
+
+async fn read_stderr<R: AsyncRead + Unpin>(server: String, pipe: R, tail: Arc<StderrTail>) {
+    let mut reader = BufReader::new(pipe);
+    let mut buf = Vec::new();
+    let mut window = Instant::now();
+    let (mut logged, mut dropped) = (0u32, 0u64);
+    loop {
+        buf.clear();
+        // A line is read whole, however long, but only its start is kept.
+        match reader.read_until(b'\n', &mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+        let end = buf.len().min(STDERR_LINE_BYTES);
+        let line = String::from_utf8_lossy(&buf[..end]).trim_end().to_owned();
+        if line.is_empty() {
+            continue;
+        }
+        if window.elapsed().as_secs() >= 1 {
+            if dropped > 0 {
+                tracing::warn!(server = %server, dropped, "native server stderr lines dropped (rate limit)");
+            }
+            window = Instant::now();
+            (logged, dropped) = (0, 0);
+        }
+        if logged < STDERR_LINES_PER_SECOND {
+            logged += 1;
+            tracing::info!(server = %server, line = %line, "native server stderr");
+        } else {
+            dropped += 1;
+        }
+        tail.push(line);
+    }
+}
+
+/// Runs a docker subcommand; its stdout, or its stderr as the error.
+async fn docker(command: &'static str, args: &[&str]) -> Result<String, LaunchError> {
+    let output = Command::new("docker")
+        .arg(command)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .map_err(|source| LaunchError::Spawn { program: "docker".into(), source })?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(LaunchError::Docker {
+            command,
+            message: String::from_utf8_lossy(&output.stderr).trim().to_owned(),
+        })
+    }
+}
+
+/// Checks that the docker engine answers.
+pub async fn check_engine() -> Result<(), LaunchError> {
+    docker("version", &["--format", "{{.Server.Version}}"]).await.map(drop)
+}
+
+/// Removes Corral containers whose host process is gone (left by a crash);
+/// the number removed.
+pub async fn remove_leftovers() -> Result<usize, LaunchError> {
+    let listed = docker(
+        "ps",
+        &[
+            "-a",
+            "--filter",
+            &format!("label={MANAGED_LABEL}"),
+            "--format",
+            "{{.ID}} {{.Label \"corral.pid\"}}",
+        ],
+    )
+    .await?;
+    let mut removed = 0;
+    for line in listed.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(id), pid) = (fields.next(), fields.next()) else { continue };
+        let alive = pid
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            docker("rm", &["-f", id]).await?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes every container of one host instance (at shutdown).
+pub async fn remove_instance(instance: &str) -> Result<(), LaunchError> {
+    let listed =
+        docker("ps", &["-aq", "--filter", &format!("label=corral.host={instance}")]).await?;
+    let ids: Vec<&str> = listed.split_whitespace().collect();
+    if !ids.is_empty() {
+        let mut args = vec!["-f"];
+        args.extend(ids);
+        docker("rm", &args).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    /// A spec whose env has a literal `MODE` and a secret `TOKEN` = `s3cret`.
+    fn spec(toml: &str) -> LaunchSpec {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("token"), "s3cret\n").unwrap();
+        let toml =
+            format!("{toml}[native.env]\nMODE = \"fast\"\nTOKEN = {{ from_file = \"token\" }}\n");
+        let config = Config::from_toml(&toml, Path::new("t"), dir.path()).unwrap();
+        LaunchSpec::resolve(&config.native[0], dir.path(), "i1").unwrap()
+    }
+
+    #[test]
+    fn docker_args_carry_every_hardening_flag_and_no_secret_value() {
+        let spec = spec(
+            "[[native]]\nname = \"git\"\nimage = \"img:1\"\ncommand = [\"--stdio\"]\nmemory_mib = 100\ncpus = 0.5\npids_limit = 7\n",
+        );
+        let args = docker_args(&spec, "corral-git-1", Some(Path::new("/s"))).unwrap().join(" ");
+        for flag in [
+            "run -i --rm --init --pull never --name corral-git-1",
+            "--network none --read-only --tmpfs /tmp:rw,nosuid,nodev,noexec,size=64m",
+            "--cap-drop ALL --security-opt no-new-privileges",
+            "--memory 100m --memory-swap 100m --cpus 0.5 --pids-limit 7",
+            "-e MODE=fast",
+            "--mount type=bind,src=/s/TOKEN,dst=/run/secrets/TOKEN,readonly -e TOKEN_FILE=/run/secrets/TOKEN",
+            "img:1 --stdio",
+        ] {
+            assert!(args.contains(flag), "{flag:?} missing from {args}");
+        }
+        assert!(!args.contains("s3cret"), "{args}");
+    }
+
+    #[test]
+    fn secret_files_are_owner_read_only_in_a_private_directory() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let spec = spec("[[native]]\nname = \"git\"\nimage = \"img\"\n");
+        let dir = write_secrets(&spec.env).unwrap().unwrap();
+        let file = dir.path().join("TOKEN");
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "s3cret");
+        assert_eq!(std::fs::metadata(&file).unwrap().permissions().mode() & 0o777, 0o400);
+        assert_eq!(std::fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777, 0o700);
+        assert!(!dir.path().join("MODE").exists());
+        let path = dir.path().to_owned();
+        drop(dir);
+        assert!(!path.exists());
+    }
+}
