@@ -433,7 +433,8 @@ impl McpServer {
                 }
                 Some(native) => {
                     let arguments = call.arguments.clone();
-                    let done = native.call(&call.tool, arguments, Some(events_tx)).await;
+                    let progress = call.progress_token.is_some();
+                    let done = native.call(&call.tool, arguments, Some(events_tx), progress).await;
                     (done.outcome, done.result, 0)
                 }
             }

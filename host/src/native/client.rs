@@ -228,17 +228,23 @@ impl Client {
         })
     }
 
-    /// `tools/call`: the `CallToolResult`. Progress (and, when it is the only
-    /// call in flight, log messages) go to `events`. Dropping the future
-    /// before it resolves, or the timeout, sends `notifications/cancelled`.
+    /// `tools/call`: the `CallToolResult`. With `progress`, the request
+    /// carries a progress token and the server's progress goes to `events`;
+    /// log messages go there when this is the only call in flight. Dropping
+    /// the future before it resolves, or the timeout, sends
+    /// `notifications/cancelled`.
     pub async fn call_tool(
         &self,
         name: &str,
         arguments: Value,
         events: EventSink,
+        progress: bool,
         timeout: Duration,
     ) -> Result<Value, ClientError> {
-        let params = json!({ "name": name, "arguments": arguments });
+        let mut params = json!({ "name": name, "arguments": arguments });
+        if progress && events.is_some() {
+            params["_meta"] = json!({ "progressToken": self.next_id.load(Ordering::Relaxed) });
+        }
         let result = self.request("tools/call", params, timeout, Some(events)).await?;
         match result.get("content") {
             Some(Value::Array(_)) => Ok(result),
@@ -255,8 +261,8 @@ impl Client {
     }
 
     /// Sends a request and waits for its answer. `call` is `Some` for
-    /// `tools/call`: the call is registered for its events and carries a
-    /// progress token (its id).
+    /// `tools/call`: the call is registered for its events, and a `_meta`
+    /// in `params` gets the progress token (the request's id).
     async fn request(
         &self,
         method: &str,
@@ -277,10 +283,9 @@ impl Client {
             cancel_reason: (method != "initialize").then_some("the client cancelled the request"),
         };
         if let Some(events) = call {
-            if events.is_some()
-                && let Value::Object(map) = &mut params
-            {
-                map.insert("_meta".into(), json!({ "progressToken": id }));
+            if params.get("_meta").is_some() {
+                // The token is the request's id.
+                params["_meta"] = json!({ "progressToken": id });
             }
             lock(&self.shared.calls).insert(id, events);
         }
@@ -584,8 +589,10 @@ mod tests {
     #[tokio::test]
     async fn timed_out_call_is_cancelled_at_the_server() {
         let (client, mut lines, _out) = pair(1 << 20);
-        let err =
-            client.call_tool("hang", json!({}), None, Duration::from_millis(50)).await.unwrap_err();
+        let err = client
+            .call_tool("hang", json!({}), None, false, Duration::from_millis(50))
+            .await
+            .unwrap_err();
         assert_eq!(
             err,
             ClientError::Timeout { method: "tools/call".into(), after: Duration::from_millis(50) }
@@ -601,7 +608,7 @@ mod tests {
     async fn dropped_call_is_cancelled_at_the_server() {
         let (client, mut lines, _out) = pair(1 << 20);
         {
-            let call = client.call_tool("hang", json!({}), None, Duration::from_secs(60));
+            let call = client.call_tool("hang", json!({}), None, false, Duration::from_secs(60));
             tokio::pin!(call);
             tokio::select! {
                 _ = &mut call => panic!("answered"),
@@ -621,8 +628,10 @@ mod tests {
             let text = "x".repeat(100);
             write(&mut out, json!({"jsonrpc":"2.0","id":call["id"],"result":{"content":[{"type":"text","text":text}]}})).await;
         };
-        let (result, ()) =
-            tokio::join!(client.call_tool("big", json!({}), None, Duration::from_secs(5)), server);
+        let (result, ()) = tokio::join!(
+            client.call_tool("big", json!({}), None, false, Duration::from_secs(5)),
+            server
+        );
         assert_eq!(result.unwrap_err(), ClientError::MessageTooLarge { limit: 64 });
         assert_eq!(client.close_reason(), Some(ClientError::MessageTooLarge { limit: 64 }));
         let err = client.ping(Duration::from_secs(1)).await.unwrap_err();
@@ -641,7 +650,7 @@ mod tests {
             write(&mut out, json!({"jsonrpc":"2.0","id":call["id"],"result":{"content":[]}})).await;
         };
         let (result, ()) = tokio::join!(
-            client.call_tool("echo", json!({}), Some(tx), Duration::from_secs(5)),
+            client.call_tool("echo", json!({}), Some(tx), true, Duration::from_secs(5)),
             server
         );
         assert_eq!(result.unwrap(), json!({"content":[]}));

@@ -163,9 +163,17 @@ impl NativeServers {
         }
     }
 
-    /// Calls the native tool exposed as `tool`. A server that is down
-    /// answers at once with an `isError` result naming it and its state.
-    pub async fn call(&self, tool: &str, arguments: Value, events: EventSink) -> NativeCall {
+    /// Calls the native tool exposed as `tool`; with `progress`, the
+    /// server is asked for progress notifications (to `events`). A server
+    /// that is down answers at once with an `isError` result naming it and
+    /// its state.
+    pub async fn call(
+        &self,
+        tool: &str,
+        arguments: Value,
+        events: EventSink,
+        progress: bool,
+    ) -> NativeCall {
         let Some((index, remote)) =
             read(&self.tools).get(tool).map(|t| (t.server, t.remote.clone()))
         else {
@@ -178,7 +186,7 @@ impl NativeServers {
             Err(why) => return failure(CallOutcome::HostError, why),
         };
         let timeout = Duration::from_millis(slot.spec.config.call_timeout_ms);
-        match client.call_tool(&remote, arguments, events, timeout).await {
+        match client.call_tool(&remote, arguments, events, progress, timeout).await {
             Ok(result) => {
                 let is_error = result.get("isError") == Some(&Value::Bool(true));
                 let mut out = Map::new();

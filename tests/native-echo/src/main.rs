@@ -4,7 +4,7 @@
 //!
 //! | tool | does |
 //! | --- | --- |
-//! | `echo` | returns `text` as text content, after one progress and one log notification when the call carries a progress token |
+//! | `echo` | returns `text` as text content, after a log notification and, when the call carries a progress token, a progress notification |
 //! | `sleep` | sleeps `ms` milliseconds, then answers `slept` |
 //! | `hang` | never answers |
 //! | `big` | answers with a text of `bytes` bytes (default 2 MiB) |
@@ -67,6 +67,7 @@ fn send(out: &Mutex<std::io::Stdout>, message: &Value) {
 /// Two pages, so a client must follow `nextCursor`.
 fn tools_list(id: &Value, params: &Value) -> Value {
     let object = |props: Value| json!({"type": "object", "properties": props});
+    // `echo` is first so that a client must page to see the rest.
     let first = vec![
         json!({"name": "echo", "description": "Echoes text", "inputSchema": {
             "type": "object", "properties": {"text": {"type": "string"}}, "required": ["text"]}}),
@@ -103,12 +104,12 @@ fn call(out: &Mutex<std::io::Stdout>, id: Value, params: &Value) {
                     &json!({"jsonrpc": "2.0", "method": "notifications/progress",
                         "params": {"progressToken": token, "progress": 1, "total": 2, "message": "echoing"}}),
                 );
-                send(
-                    out,
-                    &json!({"jsonrpc": "2.0", "method": "notifications/message",
-                        "params": {"level": "info", "logger": "native-echo", "data": "echo called"}}),
-                );
             }
+            send(
+                out,
+                &json!({"jsonrpc": "2.0", "method": "notifications/message",
+                    "params": {"level": "info", "logger": "native-echo", "data": "echo called"}}),
+            );
             send(out, &text_result(&id, args["text"].as_str().unwrap_or_default()));
         }
         "sleep" => {
