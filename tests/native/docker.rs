@@ -1,5 +1,7 @@
 //! The docker launcher end to end, through `corral serve`.
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -296,4 +298,41 @@ fn leftover_containers_of_a_dead_host_are_removed_at_start() {
         assert!(Instant::now() < deadline, "leftover container {name} was not removed");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+#[test]
+fn tools_list_changed_is_sent_when_a_server_s_tools_come() {
+    // The server answers only after the client has opened its stream.
+    let addr = start_echo("command = [\"--start-delay-ms\", \"1500\"]");
+    let session = addr.session();
+    let mut stream = TcpStream::connect(addr.0).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    write!(
+        stream,
+        "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\n\r\n",
+        addr.0
+    )
+    .unwrap();
+    assert_eq!(native_state(&addr, "echo")["state"], "starting");
+    let mut seen = String::new();
+    let mut buf = [0u8; 1024];
+    while !seen.contains("notifications/tools/list_changed") {
+        let n = stream.read(&mut buf).expect("stream data");
+        assert!(n > 0, "stream closed early: {seen:?}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    assert_eq!(native_state(&addr, "echo")["state"], "up");
+}
+
+#[test]
+fn a_server_that_never_answers_initialize_is_down_with_the_start_timeout_named() {
+    let addr =
+        start_echo("command = [\"--silent\"]\nstart_timeout_ms = 500\nrestart_backoff_ms = 5000");
+    let state = wait_for(&addr, "echo", Duration::from_secs(30), |s| s["state"] == "down");
+    assert_eq!(
+        state["last_error"],
+        "start failed: no answer to initialize and tools/list within 500 ms (start_timeout_ms)"
+    );
+    let refused = call(&addr, "test_simple_text", json!({}));
+    assert_eq!(refused["isError"], false);
 }

@@ -105,9 +105,11 @@ impl Shared {
                 false
             }
         });
+        // Whoever drains first, every pending request gets the first reason.
+        let first = self.closed.borrow().clone().unwrap_or(reason);
         let pending: Vec<_> = lock(&self.pending).drain().collect();
         for (_, (_, tx)) in pending {
-            let _ = tx.send(Err(reason.clone()));
+            let _ = tx.send(Err(first.clone()));
         }
     }
 }

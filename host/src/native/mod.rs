@@ -347,3 +347,98 @@ fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
 fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
     lock.write().unwrap_or_else(|e| e.into_inner())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+    use crate::config::Config;
+
+    /// Servers `a` and `b` (never started), the component tool `a_taken`,
+    /// and a counter of change notifications.
+    fn servers() -> (NativeServers, Arc<AtomicUsize>) {
+        let toml =
+            "[[native]]\nname = \"a\"\nimage = \"x\"\n[[native]]\nname = \"a_b\"\nimage = \"x\"\n";
+        let config = Config::from_toml(toml, Path::new("t"), Path::new(".")).unwrap();
+        let changes = Arc::new(AtomicUsize::new(0));
+        let counter = changes.clone();
+        let native = NativeServers {
+            servers: config
+                .native
+                .iter()
+                .map(|c| {
+                    Arc::new(ServerSlot::new(LaunchSpec::resolve(c, Path::new("."), "t").unwrap()))
+                })
+                .collect(),
+            tools: RwLock::new(BTreeMap::new()),
+            reserved: HashSet::from(["a_taken".to_owned()]),
+            metrics: Arc::new(Metrics::new()),
+            on_change: Arc::new(move || {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }),
+            instance: "t".into(),
+            tasks: Mutex::new(Vec::new()),
+        };
+        (native, changes)
+    }
+
+    fn tool(name: &str) -> Value {
+        json!({ "name": name, "inputSchema": { "type": "object", "properties": { "n": { "type": "integer" } } } })
+    }
+
+    #[test]
+    fn a_name_a_component_exposes_is_refused_not_shadowed() {
+        let (native, _) = servers();
+        let refused = native.install_tools(0, &[tool("taken"), tool("free")]);
+        assert_eq!(refused, vec!["a_taken".to_owned()]);
+        assert!(!native.has_tool("a_taken"));
+        assert_eq!(native.tools()[0].1["name"], "a_free");
+    }
+
+    #[test]
+    fn a_name_another_server_took_first_is_refused() {
+        let (native, _) = servers();
+        native.install_tools(0, &[tool("b_c")]);
+        let refused = native.install_tools(1, &[tool("c"), tool("d")]);
+        assert_eq!(refused, vec!["a_b_c".to_owned()]);
+        assert_eq!(read(&native.tools)["a_b_c"].server, 0);
+        assert!(native.has_tool("a_b_d"));
+    }
+
+    #[test]
+    fn change_is_notified_only_when_the_tool_set_differs() {
+        let (native, changes) = servers();
+        native.install_tools(0, &[tool("x")]);
+        native.install_tools(0, &[tool("x")]);
+        assert_eq!(changes.load(Ordering::SeqCst), 1);
+        native.install_tools(0, &[tool("x"), tool("y")]);
+        assert_eq!(changes.load(Ordering::SeqCst), 2);
+        native.install_tools(0, &[]);
+        assert_eq!(changes.load(Ordering::SeqCst), 3);
+        assert!(native.tools().is_empty());
+    }
+
+    #[test]
+    fn a_schema_that_does_not_compile_leaves_the_tool_unchecked() {
+        let (native, _) = servers();
+        let broken = json!({ "name": "odd", "inputSchema": { "type": "object", "properties": { "n": { "type": 12 } } } });
+        native.install_tools(0, &[broken, tool("ok")]);
+        assert!(native.has_tool("a_odd"));
+        assert_eq!(native.check_arguments("a_odd", &json!({ "n": "anything" })), Ok(()));
+        let err = native.check_arguments("a_ok", &json!({ "n": "text" })).unwrap_err();
+        assert!(err.starts_with("invalid arguments for tool \"a_ok\""), "{err}");
+    }
+
+    #[tokio::test]
+    async fn a_call_to_a_server_not_yet_up_is_refused_at_once_naming_it() {
+        let (native, _) = servers();
+        native.install_tools(0, &[tool("x")]);
+        let call = native.call("a_x", json!({}), None, false).await;
+        assert_eq!(call.outcome, CallOutcome::HostError);
+        assert_eq!(
+            call.result["content"][0]["text"],
+            "native server \"a\" is unavailable (starting)"
+        );
+    }
+}

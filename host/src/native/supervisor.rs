@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::NativeServers;
-use super::client::Client;
+use super::client::{Client, ClientError};
 use super::config::Launcher;
 use super::launcher::{self, LaunchSpec, Launched};
 
@@ -245,14 +245,18 @@ async fn start(slot: &ServerSlot) -> Result<(Launched, Arc<Client>, Vec<Value>),
     };
     let err = match tokio::time::timeout(timeout, trial).await {
         Ok(Ok(tools)) => return Ok((launched, client, tools)),
-        Ok(Err(err)) => err.to_string(),
-        Err(_) => format!(
+        Ok(Err(ClientError::Timeout { .. })) | Err(_) => format!(
             "no answer to initialize and tools/list within {} ms (start_timeout_ms)",
             timeout.as_millis()
         ),
+        Ok(Err(err)) => err.to_string(),
     };
-    // A server that exited says why on stderr; give it a moment to finish.
-    let exit = launched.wait_exit(Duration::from_secs(2)).await;
+    // A server that closed its output has likely exited and says why on
+    // stderr: give it a moment to finish.
+    let exit = match client.close_reason() {
+        Some(_) => launched.wait_exit(Duration::from_secs(2)).await,
+        None => None,
+    };
     let stderr = launched.stderr_summary();
     launched.stop().await;
     let mut message = match exit {

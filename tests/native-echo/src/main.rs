@@ -11,7 +11,8 @@
 //! | `crash` | exits the process with status 3 at once |
 //! | `env` | returns the value of environment variable `name`, or of the file named by `<name>_FILE` |
 //!
-//! Flags: `--silent` answers nothing at all (not even `initialize`).
+//! Flags: `--silent` answers nothing at all (not even `initialize`);
+//! `--start-delay-ms N` waits N ms before reading its first message.
 
 use std::io::{BufRead, Write};
 use std::sync::{Arc, Mutex};
@@ -20,7 +21,16 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 fn main() {
-    let silent = std::env::args().any(|a| a == "--silent");
+    let args: Vec<String> = std::env::args().collect();
+    let silent = args.iter().any(|a| a == "--silent");
+    if let Some(ms) = args
+        .iter()
+        .position(|a| a == "--start-delay-ms")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|ms| ms.parse().ok())
+    {
+        std::thread::sleep(Duration::from_millis(ms));
+    }
     let out = Arc::new(Mutex::new(std::io::stdout()));
     let stdin = std::io::stdin();
     for line in stdin.lock().lines() {
