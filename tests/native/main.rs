@@ -10,10 +10,12 @@
 //!
 //! | file | what it specifies |
 //! | --- | --- |
+//! | `cli.rs` | `corral check` and `corral serve` with native servers |
 //! | `docker.rs` | the docker launcher end to end |
 //! | `process.rs` | the process launcher with a third-party server |
 //! | `fixture.rs` | the native-echo binary and image, configs, waiting for states |
 
+mod cli;
 mod docker;
 mod fixture;
 mod process;

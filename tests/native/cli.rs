@@ -1,0 +1,68 @@
+//! The `corral` binary with native servers: `check` prints their effective
+//! settings without starting them, and `serve` removes their containers
+//! when it stops.
+
+use std::io::{BufRead as _, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::fixture::{echo_image, run, wait_up};
+use crate::support::Addr;
+
+#[test]
+fn check_prints_native_settings_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), "hunter2\n").unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        "[[native]]\nname = \"git\"\nimage = \"example/git-mcp:1\"\nmemory_mib = 100\n[native.env]\nTOKEN = { from_file = \"token\" }\nMODE = \"x\"\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["check", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    for line in [
+        "native \"git\"",
+        "  launcher: docker, image example/git-mcp:1 (never pulled), command []",
+        "  network: none",
+        "  env: MODE = \"x\"",
+        "  env: TOKEN = <redacted>, as the file /run/secrets/TOKEN (TOKEN_FILE)",
+        "  limits: memory_mib = 100, cpus = 1, pids_limit = 128, tmpfs_mib = 64, call_timeout_ms = 30000, max_message_kib = 4096",
+    ] {
+        assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}");
+    }
+    assert!(!stdout.contains("hunter2"), "{stdout}");
+}
+
+#[test]
+fn serve_removes_its_containers_when_it_stops() {
+    let image = echo_image();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(&config, format!("[[native]]\nname = \"echo\"\nimage = \"{image}\"\n")).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().strip_prefix("corral: listening on http://").expect("address line");
+    let addr = Addr(url.trim_end_matches("/mcp").parse().unwrap());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while addr.get("/readyz").status != 200 {
+        assert!(Instant::now() < deadline, "not ready");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let container = wait_up(&addr, "echo")["container"].as_str().unwrap().to_owned();
+    run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    assert!(child.wait().unwrap().success());
+    let listed =
+        run(Command::new("docker").args(["ps", "-aq", "--filter", &format!("name=^{container}$")]));
+    assert_eq!(listed.trim(), "", "container {container} outlived corral serve");
+}
