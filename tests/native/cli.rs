@@ -1,12 +1,14 @@
 //! The `corral` binary with native servers: `check` prints their effective
 //! settings without starting them, and `serve` removes their containers
-//! when it stops.
+//! when it stops; an unreachable docker engine leaves the wasm tools serving.
 
 use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::fixture::{echo_image, run, wait_up};
+use serde_json::json;
+
+use crate::fixture::{call, echo_image, run, wait_for, wait_up};
 use crate::support::Addr;
 
 #[test]
@@ -38,14 +40,15 @@ fn check_prints_native_settings_with_secrets_redacted() {
     assert!(!stdout.contains("hunter2"), "{stdout}");
 }
 
-#[test]
-fn serve_removes_its_containers_when_it_stops() {
-    let image = echo_image();
+/// Starts `corral serve` with `config_toml` and `env`; the child and its
+/// address once `/readyz` answers 200.
+fn serve(config_toml: &str, env: &[(&str, &str)]) -> (Child, Addr, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("corral.toml");
-    std::fs::write(&config, format!("[[native]]\nname = \"echo\"\nimage = \"{image}\"\n")).unwrap();
+    std::fs::write(&config, config_toml).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
         .args(["serve", "--listen", "127.0.0.1:0", "--config", config.to_str().unwrap()])
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -59,6 +62,29 @@ fn serve_removes_its_containers_when_it_stops() {
         assert!(Instant::now() < deadline, "not ready");
         std::thread::sleep(Duration::from_millis(50));
     }
+    (child, addr, dir)
+}
+
+#[test]
+fn unreachable_docker_engine_is_named_and_the_wasm_tools_keep_serving() {
+    let config = "[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n\
+                  [[native]]\nname = \"echo\"\nimage = \"corral-native-echo:test\"\n";
+    let (mut child, addr, _dir) =
+        serve(config, &[("DOCKER_HOST", "unix:///nonexistent/docker.sock")]);
+    let state = wait_for(&addr, "echo", Duration::from_secs(30), |s| s["state"] == "down");
+    let error = state["last_error"].as_str().unwrap();
+    assert!(error.starts_with("docker engine unreachable: "), "{error}");
+    assert!(error.contains("/nonexistent/docker.sock"), "{error}");
+    assert_eq!(call(&addr, "test_simple_text", json!({}))["isError"], false);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[test]
+fn serve_removes_its_containers_when_it_stops() {
+    let image = echo_image();
+    let (mut child, addr, _dir) =
+        serve(&format!("[[native]]\nname = \"echo\"\nimage = \"{image}\"\n"), &[]);
     let container = wait_up(&addr, "echo")["container"].as_str().unwrap().to_owned();
     run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
     assert!(child.wait().unwrap().success());

@@ -494,17 +494,30 @@ pub async fn remove_leftovers() -> Result<usize, LaunchError> {
     Ok(removed)
 }
 
-/// Removes every container of one host instance (at shutdown).
+/// Removes every container of one host instance (at shutdown), waiting up
+/// to 10 s until docker lists none of them.
 pub async fn remove_instance(instance: &str) -> Result<(), LaunchError> {
-    let listed =
-        docker("ps", &["-aq", "--filter", &format!("label=corral.host={instance}")]).await?;
-    let ids: Vec<&str> = listed.split_whitespace().collect();
-    if !ids.is_empty() {
+    let filter = format!("label=corral.host={instance}");
+    let deadline = Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let listed = docker("ps", &["-aq", "--filter", &filter]).await?;
+        let ids: Vec<&str> = listed.split_whitespace().collect();
+        if ids.is_empty() {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(LaunchError::Docker {
+                command: "rm",
+                message: format!("containers {} still present after 10 s", ids.join(", ")),
+            });
+        }
         let mut args = vec!["-f"];
         args.extend(ids);
-        docker("rm", &args).await?;
+        // A container already being removed (its `docker run` was killed)
+        // makes this fail; the next listing tells.
+        let _ = docker("rm", &args).await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    Ok(())
 }
 
 #[cfg(test)]
