@@ -318,7 +318,11 @@ async fn watch(
             }
             _ = ticks.tick() => {
                 if let Err(err) = client.ping(ping_timeout).await {
-                    return format!("health ping failed: {err}");
+                    // A ping in flight when the connection dropped reports the drop.
+                    return match client.close_reason() {
+                        Some(reason) => format!("connection lost: {reason}"),
+                        None => format!("health ping failed: {err}"),
+                    };
                 }
             }
         }
