@@ -369,29 +369,28 @@ fn write_secrets(env: &[(String, EnvEntry)]) -> Result<Option<tempfile::TempDir>
 /// Starts the server of `spec`, its stdio piped.
 pub fn launch(spec: &LaunchSpec) -> Result<Launched, LaunchError> {
     let c = &spec.config;
-    let (mut command, container, secrets) = match c.launcher {
+    let (mut command, program, container, secrets) = match c.launcher {
         Launcher::Docker => {
             let secrets = write_secrets(&spec.env)?;
             let name = container_name(&c.name);
             let args = docker_args(spec, &name, secrets.as_ref().map(tempfile::TempDir::path))?;
             let mut command = Command::new("docker");
             command.args(args);
-            (command, Some(name), secrets)
+            (command, "docker".to_owned(), Some(name), secrets)
         }
         Launcher::Process => {
-            let mut command = Command::new(&c.command[0]);
-            command.args(&c.command[1..]).env_clear();
+            // Config validation requires a program; an empty one fails to spawn.
+            let (program, args) =
+                c.command.split_first().map_or(("", &[][..]), |(p, a)| (p.as_str(), a));
+            let mut command = Command::new(program);
+            command.args(args).env_clear();
             for (key, value) in &spec.env {
                 command.env(key, value.expose());
             }
-            (command, None, None)
+            (command, program.to_owned(), None, None)
         }
     };
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
-    let program = match c.launcher {
-        Launcher::Docker => "docker".to_owned(),
-        Launcher::Process => c.command[0].clone(),
-    };
     let mut child = command.spawn().map_err(|source| LaunchError::Spawn { program, source })?;
     let stderr = Arc::new(StderrTail::default());
     if let Some(pipe) = child.stderr.take() {
@@ -553,6 +552,22 @@ mod tests {
             assert!(args.contains(flag), "{flag:?} missing from {args}");
         }
         assert!(!args.contains("s3cret"), "{args}");
+    }
+
+    #[tokio::test]
+    async fn stderr_keeps_the_last_lines_each_cut_at_a_kibibyte() {
+        let mut text = String::new();
+        for i in 0..30 {
+            text.push_str(&format!("line {i}\n"));
+        }
+        text.push_str(&"y".repeat(5000));
+        text.push('\n');
+        let tail = Arc::new(StderrTail::default());
+        read_stderr("t".into(), text.as_bytes(), tail.clone()).await;
+        let lines = tail.0.lock().unwrap().clone();
+        assert_eq!(lines.len(), STDERR_TAIL_LINES);
+        assert_eq!(lines[0], "line 11");
+        assert_eq!(lines[STDERR_TAIL_LINES - 1], "y".repeat(STDERR_LINE_BYTES));
     }
 
     #[test]
