@@ -336,3 +336,23 @@ fn a_server_that_never_answers_initialize_is_down_with_the_start_timeout_named()
     let refused = call(&addr, "test_simple_text", json!({}));
     assert_eq!(refused["isError"], false);
 }
+
+#[test]
+fn a_granted_directory_is_mounted_read_only_and_readable() {
+    let image = echo_image();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/hello.txt"), "hello from the host").unwrap();
+    let native = format!(
+        "[[native]]\nname = \"echo\"\nimage = \"{image}\"\n\
+         [native.env]\nDATA_FILE = \"/data/hello.txt\"\n\
+         [[native.dir]]\nhost = \"data\"\nguest = \"/data\"\n"
+    );
+    let addr = support::start(config(&native, dir.path()));
+    let state = wait_up(&addr, "echo");
+    assert_eq!(text(&call(&addr, "echo_env", json!({ "name": "DATA" }))), "hello from the host");
+    let mounts = inspect(state["container"].as_str().unwrap())["Mounts"].clone();
+    assert_eq!(mounts.as_array().unwrap().len(), 1, "{mounts}");
+    assert_eq!(mounts[0]["Destination"], "/data");
+    assert_eq!(mounts[0]["RW"], false);
+}

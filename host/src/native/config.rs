@@ -372,11 +372,14 @@ fn check_network(network: &str) -> Result<(), String> {
         ));
     }
     let valid = (1..=128).contains(&network.len())
+        && network.starts_with(|c: char| c.is_ascii_alphanumeric())
         && network.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
     if valid {
         Ok(())
     } else {
-        Err(format!("{network:?} is not a network name (A-Z, a-z, 0-9, '_', '.', '-')"))
+        Err(format!(
+            "{network:?} is not a network name (A-Z, a-z, 0-9, '_', '.', '-', starting with a letter or digit)"
+        ))
     }
 }
 
@@ -445,6 +448,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.starts_with("config: native \"n\": network: \"host\" would share"), "{err}");
+    }
+
+    #[test]
+    fn a_network_name_that_looks_like_a_flag_is_refused() {
+        let err = parse("[[native]]\nname = \"n\"\nimage = \"x\"\nnetwork = \"--privileged\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(
+                "config: native \"n\": network: \"--privileged\" is not a network name"
+            ),
+            "{err}"
+        );
     }
 
     #[test]

@@ -6,14 +6,17 @@
 //! ```text
 //! docker run -i --rm --init --pull never --name corral-<server>-<pid>-<n>
 //!   --label corral.managed=1 --label corral.pid=<host pid> --label corral.host=<instance>
-//!   --network none --read-only --tmpfs /tmp:rw,nosuid,nodev,noexec,size=<tmpfs_mib>m
-//!   --cap-drop ALL --security-opt no-new-privileges
-//!   --memory <memory_mib>m --memory-swap <memory_mib>m --cpus <cpus> --pids-limit <pids_limit>
-//!   [-e KEY=literal]... [--mount type=bind,src=<secret file>,dst=/run/secrets/KEY,readonly
-//!   -e KEY_FILE=/run/secrets/KEY]... [--mount type=bind,src=<dir>,dst=<guest>[,readonly]]...
-//!   <image> [command...]
+//!   --label corral.server=<server>
+//!   --network=none --read-only --tmpfs=/tmp:rw,nosuid,nodev,noexec,size=<tmpfs_mib>m
+//!   --cap-drop=ALL --security-opt=no-new-privileges
+//!   --memory=<memory_mib>m --memory-swap=<memory_mib>m --cpus=<cpus> --pids-limit=<pids_limit>
+//!   [--env=KEY=literal]... [--mount=type=bind,src=<secret file>,dst=/run/secrets/KEY,readonly
+//!   --env=KEY_FILE=/run/secrets/KEY]... [--mount=type=bind,src=<dir>,dst=<guest>[,readonly]]...
+//!   -- <image> [command...]
 //! ```
 //!
+//! - `--flag=value` and the final `--`: no configured value can be taken
+//!   for a docker option.
 //! - `--pull never`: an image that is not present is an error naming it,
 //!   never a download.
 //! - Secret values never appear on a command line or in the container's
@@ -198,6 +201,7 @@ pub struct Launched {
     /// The container's name (docker launcher).
     pub container: Option<String>,
     stderr: Arc<StderrTail>,
+    stderr_reader: Option<tokio::task::JoinHandle<()>>,
     /// Removed on drop, after the container.
     _secrets: Option<tempfile::TempDir>,
 }
@@ -228,9 +232,12 @@ impl Launched {
         self.stderr.summary()
     }
 
-    /// The exit status if the process (the server, or `docker run`) has ended.
-    pub fn try_exit_code(&mut self) -> Option<Option<i32>> {
-        self.child.try_wait().ok().flatten().map(|status| status.code())
+    /// Waits up to `within` for stderr to reach its end (the process has
+    /// exited), so that [`Launched::stderr_summary`] holds its last words.
+    pub async fn drain_stderr(&mut self, within: std::time::Duration) {
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(within, reader).await;
+        }
     }
 
     /// Waits up to `within` for the process to end; its exit code if it did.
@@ -298,28 +305,28 @@ pub fn docker_args(
     args.push(format!("corral.host={}", spec.instance));
     args.push("--label".into());
     args.push(format!("corral.server={}", c.name));
-    args.extend(["--network".into(), c.network.clone()]);
+    // `--flag=value` throughout: no configured value can be read as a flag.
+    args.push(format!("--network={}", c.network));
     args.push("--read-only".into());
-    args.extend(["--tmpfs".into(), format!("/tmp:rw,nosuid,nodev,noexec,size={}m", c.tmpfs_mib)]);
-    args.extend(["--cap-drop".into(), "ALL".into()]);
-    args.extend(["--security-opt".into(), "no-new-privileges".into()]);
-    args.extend(["--memory".into(), format!("{}m", c.memory_mib)]);
+    args.push(format!("--tmpfs=/tmp:rw,nosuid,nodev,noexec,size={}m", c.tmpfs_mib));
+    args.push("--cap-drop=ALL".into());
+    args.push("--security-opt=no-new-privileges".into());
+    args.push(format!("--memory={}m", c.memory_mib));
     // Equal to --memory: no swap beyond the memory limit.
-    args.extend(["--memory-swap".into(), format!("{}m", c.memory_mib)]);
-    args.extend(["--cpus".into(), format!("{}", c.cpus)]);
-    args.extend(["--pids-limit".into(), c.pids_limit.to_string()]);
+    args.push(format!("--memory-swap={}m", c.memory_mib));
+    args.push(format!("--cpus={}", c.cpus));
+    args.push(format!("--pids-limit={}", c.pids_limit));
     for (key, value) in &spec.env {
         match value {
-            EnvEntry::Literal(value) => args.extend(["-e".into(), format!("{key}={value}")]),
+            EnvEntry::Literal(value) => args.push(format!("--env={key}={value}")),
             EnvEntry::Secret(_) => {
                 let Some(dir) = secrets else { continue };
                 let src = dir.join(key);
-                args.extend([
-                    "--mount".into(),
-                    format!("type=bind,src={},dst={SECRETS_DIR}/{key},readonly", src.display()),
-                    "-e".into(),
-                    format!("{key}_FILE={SECRETS_DIR}/{key}"),
-                ]);
+                args.push(format!(
+                    "--mount=type=bind,src={},dst={SECRETS_DIR}/{key},readonly",
+                    src.display()
+                ));
+                args.push(format!("--env={key}_FILE={SECRETS_DIR}/{key}"));
             }
         }
     }
@@ -331,8 +338,10 @@ pub fn docker_args(
         if !dir.writable {
             mount.push_str(",readonly");
         }
-        args.extend(["--mount".into(), mount]);
+        args.push(format!("--mount={mount}"));
     }
+    // `--` ends docker's options: the image and its arguments follow.
+    args.push("--".into());
     args.push(c.image.clone().unwrap_or_default());
     args.extend(c.command.iter().cloned());
     Ok(args)
@@ -393,15 +402,17 @@ pub fn launch(spec: &LaunchSpec) -> Result<Launched, LaunchError> {
     command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).kill_on_drop(true);
     let mut child = command.spawn().map_err(|source| LaunchError::Spawn { program, source })?;
     let stderr = Arc::new(StderrTail::default());
-    if let Some(pipe) = child.stderr.take() {
-        tokio::spawn(read_stderr(c.name.clone(), pipe, stderr.clone()));
-    }
+    let stderr_reader = child
+        .stderr
+        .take()
+        .map(|pipe| tokio::spawn(read_stderr(c.name.clone(), pipe, stderr.clone())));
     Ok(Launched {
         stdin: child.stdin.take(),
         stdout: child.stdout.take(),
         child,
         container,
         stderr,
+        stderr_reader,
         _secrets: secrets,
     })
 }
@@ -542,12 +553,12 @@ mod tests {
         let args = docker_args(&spec, "corral-git-1", Some(Path::new("/s"))).unwrap().join(" ");
         for flag in [
             "run -i --rm --init --pull never --name corral-git-1",
-            "--network none --read-only --tmpfs /tmp:rw,nosuid,nodev,noexec,size=64m",
-            "--cap-drop ALL --security-opt no-new-privileges",
-            "--memory 100m --memory-swap 100m --cpus 0.5 --pids-limit 7",
-            "-e MODE=fast",
-            "--mount type=bind,src=/s/TOKEN,dst=/run/secrets/TOKEN,readonly -e TOKEN_FILE=/run/secrets/TOKEN",
-            "img:1 --stdio",
+            "--network=none --read-only --tmpfs=/tmp:rw,nosuid,nodev,noexec,size=64m",
+            "--cap-drop=ALL --security-opt=no-new-privileges",
+            "--memory=100m --memory-swap=100m --cpus=0.5 --pids-limit=7",
+            "--env=MODE=fast",
+            "--mount=type=bind,src=/s/TOKEN,dst=/run/secrets/TOKEN,readonly --env=TOKEN_FILE=/run/secrets/TOKEN",
+            "-- img:1 --stdio",
         ] {
             assert!(args.contains(flag), "{flag:?} missing from {args}");
         }

@@ -257,6 +257,9 @@ async fn start(slot: &ServerSlot) -> Result<(Launched, Arc<Client>, Vec<Value>),
         Some(_) => launched.wait_exit(Duration::from_secs(2)).await,
         None => None,
     };
+    if exit.is_some() {
+        launched.drain_stderr(Duration::from_secs(1)).await;
+    }
     let stderr = launched.stderr_summary();
     launched.stop().await;
     let mut message = match exit {
