@@ -363,13 +363,15 @@ fn print_native(native: &corral::native::NativeConfig, base_dir: &Path) -> Resul
         }
     }
     println!(
-        "  limits: memory_mib = {}, cpus = {}, pids_limit = {}, tmpfs_mib = {}, call_timeout_ms = {}, max_message_kib = {}",
+        "  limits: memory_mib = {}, cpus = {}, pids_limit = {}, tmpfs_mib = {}, call_timeout_ms = {}, max_message_kib = {}, max_concurrency = {}, queue_timeout_ms = {}",
         native.memory_mib,
         native.cpus,
         native.pids_limit,
         native.tmpfs_mib,
         native.call_timeout_ms,
-        native.max_message_kib
+        native.max_message_kib,
+        native.max_concurrency,
+        native.queue_timeout_ms
     );
     println!(
         "  supervision: health_interval_ms = {}, start_timeout_ms = {}, restart_backoff_ms = {}..{}",

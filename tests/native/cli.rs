@@ -33,7 +33,7 @@ fn check_prints_native_settings_with_secrets_redacted() {
         "  network: none",
         "  env: MODE = \"x\"",
         "  env: TOKEN = <redacted>, as the file /run/secrets/TOKEN (TOKEN_FILE)",
-        "  limits: memory_mib = 100, cpus = 1, pids_limit = 128, tmpfs_mib = 64, call_timeout_ms = 30000, max_message_kib = 4096",
+        "  limits: memory_mib = 100, cpus = 1, pids_limit = 128, tmpfs_mib = 64, call_timeout_ms = 30000, max_message_kib = 4096, max_concurrency = 16, queue_timeout_ms = 5000",
     ] {
         assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}");
     }

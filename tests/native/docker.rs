@@ -356,3 +356,30 @@ fn a_granted_directory_is_mounted_read_only_and_readable() {
     assert_eq!(mounts[0]["Destination"], "/data");
     assert_eq!(mounts[0]["RW"], false);
 }
+
+#[test]
+fn calls_beyond_max_concurrency_wait_then_are_refused_as_busy() {
+    let addr = start_echo("max_concurrency = 1\nqueue_timeout_ms = 100");
+    wait_up(&addr, "echo");
+    let sleeper = std::thread::spawn(move || call(&addr, "echo_sleep", json!({ "ms": 1500 })));
+    // Let the sleeper take the only slot.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while metric_value(&addr.metrics(), "corral_calls_in_flight") != Some(1.0) {
+        assert!(Instant::now() < deadline, "the sleeping call never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let refused = call(&addr, "echo_echo", json!({ "text": "x" }));
+    assert_eq!(
+        text(&refused),
+        "server busy: no slot for native server \"echo\" came free within 100 ms (queue_timeout_ms; max_concurrency = 1)"
+    );
+    assert_eq!(text(&sleeper.join().unwrap()), "slept");
+    assert_eq!(
+        metric_value(
+            &addr.metrics(),
+            r#"corral_tool_calls_total{tool="echo_echo",outcome="busy"}"#
+        ),
+        Some(1.0)
+    );
+}

@@ -35,6 +35,8 @@
 //! | `pids_limit` | 128 | 1..=32768 |
 //! | `tmpfs_mib` | 64 | 1..=4096 (the writable `/tmp`; the rest of the root is read-only) |
 //! | `call_timeout_ms` | 30000 | 1..=86400000 |
+//! | `max_concurrency` | 16 | 1..=10000 (calls at once; more wait) |
+//! | `queue_timeout_ms` | 5000 | 0..=86400000 (wait for a slot, then `busy`) |
 //! | `max_message_kib` | 4096 | 1..=262144 (one JSON-RPC line from the server) |
 //! | `health_interval_ms` | 10000 | 10..=3600000 (ping period; a ping unanswered within `call_timeout_ms` or 5 s, whichever is less, restarts) |
 //! | `restart_backoff_ms` | 500 | 1..=3600000 (first restart delay; doubles per failure, with jitter) |
@@ -90,6 +92,13 @@ pub struct NativeConfig {
     /// Wall-clock time for one call, in milliseconds. Default: 30000.
     #[serde(default = "defaults::call_timeout_ms")]
     pub call_timeout_ms: u64,
+    /// Calls of this server that may run at once. Default: 16.
+    #[serde(default = "defaults::max_concurrency")]
+    pub max_concurrency: u32,
+    /// How long a call may wait for one of those slots before it is refused
+    /// as `busy`, in milliseconds. Default: 5000.
+    #[serde(default = "defaults::queue_timeout_ms")]
+    pub queue_timeout_ms: u64,
     /// Largest JSON-RPC message (one line) accepted from the server, in KiB.
     /// A longer line breaks the connection and the server is restarted.
     /// Default: 4096.
@@ -144,6 +153,12 @@ pub mod defaults {
     pub(crate) fn call_timeout_ms() -> u64 {
         30_000
     }
+    pub(crate) fn max_concurrency() -> u32 {
+        16
+    }
+    pub(crate) fn queue_timeout_ms() -> u64 {
+        5_000
+    }
     pub(crate) fn max_message_kib() -> u64 {
         4096
     }
@@ -193,7 +208,9 @@ impl NativeConfig {
         }
         check_network(&self.network)
             .map_err(|why| ConfigError::invalid(format!("{ctx}: network"), why))?;
-        let ranges: [(&str, u64, u64, u64); 9] = [
+        let ranges: [(&str, u64, u64, u64); 11] = [
+            ("max_concurrency", u64::from(self.max_concurrency), 1, 10_000),
+            ("queue_timeout_ms", self.queue_timeout_ms, 0, 24 * 3600 * 1000),
             ("memory_mib", self.memory_mib, 6, 65_536),
             ("pids_limit", u64::from(self.pids_limit), 1, 32_768),
             ("tmpfs_mib", self.tmpfs_mib, 1, 4096),

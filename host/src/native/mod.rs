@@ -181,11 +181,32 @@ impl NativeServers {
         };
         let slot = &self.servers[index];
         let name = &slot.spec.config.name;
+        let config = &slot.spec.config;
+        // A server that is down answers at once, without waiting for a slot.
+        if let Err(why) = slot.client_for_call() {
+            return failure(CallOutcome::HostError, why);
+        }
+        let queue_timeout = Duration::from_millis(config.queue_timeout_ms);
+        let _permit = match tokio::time::timeout(queue_timeout, slot.slots.clone().acquire_owned())
+            .await
+        {
+            Ok(Ok(permit)) => permit,
+            _ => {
+                return failure(
+                    CallOutcome::Busy,
+                    format!(
+                        "server busy: no slot for native server {name:?} came free within {} ms (queue_timeout_ms; max_concurrency = {})",
+                        config.queue_timeout_ms, config.max_concurrency
+                    ),
+                );
+            }
+        };
+        // The server may have gone down while this call waited.
         let client = match slot.client_for_call() {
             Ok(client) => client,
             Err(why) => return failure(CallOutcome::HostError, why),
         };
-        let timeout = Duration::from_millis(slot.spec.config.call_timeout_ms);
+        let timeout = Duration::from_millis(config.call_timeout_ms);
         match client.call_tool(&remote, arguments, events, progress, timeout).await {
             Ok(result) => {
                 let is_error = result.get("isError") == Some(&Value::Bool(true));

@@ -71,12 +71,15 @@ pub struct ServerSlot {
     /// How it is launched.
     pub spec: LaunchSpec,
     status: Mutex<Status>,
+    /// `max_concurrency` permits.
+    pub(super) slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl ServerSlot {
     /// A server not started yet.
     pub fn new(spec: LaunchSpec) -> ServerSlot {
         ServerSlot {
+            slots: Arc::new(tokio::sync::Semaphore::new(spec.config.max_concurrency as usize)),
             spec,
             status: Mutex::new(Status {
                 circuit: Circuit::HalfOpen,
