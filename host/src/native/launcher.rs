@@ -44,9 +44,8 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::config::{Launcher, NativeConfig};
-use crate::config::{ConfigError, DirMode, EnvValue};
-use crate::policy::DirGrant;
+use super::config::Launcher;
+pub use super::spec::{EnvEntry, LaunchSpec};
 
 /// The label every Corral container carries.
 pub const MANAGED_LABEL: &str = "corral.managed=1";
@@ -96,99 +95,6 @@ pub enum LaunchError {
         /// Docker's stderr.
         message: String,
     },
-}
-
-/// What the launcher needs of a server, resolved at load.
-#[derive(Debug, Clone)]
-pub struct LaunchSpec {
-    /// The `[[native]]` entry.
-    pub config: NativeConfig,
-    /// Environment values, secrets read.
-    pub env: Vec<(String, EnvEntry)>,
-    /// Directory grants, host paths canonicalised.
-    pub dirs: Vec<DirGrant>,
-    /// Identifies this host instance on its containers (`corral.host` label).
-    pub instance: String,
-}
-
-impl LaunchSpec {
-    /// Reads the secrets and checks the host directories of `config`;
-    /// errors name the server and the variable or directory.
-    pub fn resolve(
-        config: &NativeConfig,
-        base_dir: &Path,
-        instance: &str,
-    ) -> Result<LaunchSpec, ConfigError> {
-        let ctx = format!("native {:?}", config.name);
-        let mut env = Vec::with_capacity(config.env.len());
-        for (key, value) in &config.env {
-            let ectx = format!("{ctx}: env {key:?}");
-            let entry = match value {
-                EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
-                EnvValue::FromEnv { from_env } => {
-                    let v = std::env::var(from_env).map_err(|_| {
-                        ConfigError::invalid(
-                            &ectx,
-                            format!(
-                                "host environment variable {from_env} is not set (or not UTF-8)"
-                            ),
-                        )
-                    })?;
-                    EnvEntry::Secret(SecretValue(v))
-                }
-                EnvValue::FromFile { from_file } => {
-                    let path = base_dir.join(from_file);
-                    let v = std::fs::read_to_string(&path).map_err(|err| {
-                        ConfigError::invalid(
-                            &ectx,
-                            format!("cannot read {}: {err}", path.display()),
-                        )
-                    })?;
-                    EnvEntry::Secret(SecretValue(v.trim_end_matches(['\n', '\r']).to_owned()))
-                }
-            };
-            env.push((key.clone(), entry));
-        }
-        let mut dirs = Vec::with_capacity(config.dirs.len());
-        for dir in &config.dirs {
-            dirs.push(DirGrant::resolve(
-                &format!("{ctx}: dir {:?}", dir.guest),
-                &base_dir.join(&dir.host),
-                &dir.guest,
-                dir.mode == DirMode::Rw,
-            )?);
-        }
-        Ok(LaunchSpec { config: config.clone(), env, dirs, instance: instance.to_owned() })
-    }
-}
-
-/// One environment value of a native server.
-#[derive(Debug, Clone)]
-pub enum EnvEntry {
-    /// Written in the config: passed as a variable.
-    Literal(String),
-    /// Read from the host's environment or a file: passed as a file.
-    Secret(SecretValue),
-}
-
-impl EnvEntry {
-    /// The value itself.
-    pub fn expose(&self) -> &str {
-        match self {
-            EnvEntry::Literal(v) => v,
-            EnvEntry::Secret(s) => &s.0,
-        }
-    }
-}
-
-/// A secret value; `Debug` prints `<redacted>`, like [`crate::policy::Secret`].
-#[derive(Clone)]
-pub struct SecretValue(String);
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
 }
 
 /// A started server: its stdio, and what must be cleaned up after it.

@@ -4,6 +4,7 @@
 //! | part | file |
 //! | --- | --- |
 //! | the `[[native]]` config entries and their checks | [`config`] |
+//! | what a server is granted: env with secrets read, directories checked | [`spec`] |
 //! | `docker run` with its hardening flags, secrets as files, leftovers | [`launcher`] |
 //! | newline-delimited JSON-RPC over the server's stdio | [`client`] |
 //! | health pings, restarts with backoff, the circuit breaker | [`supervisor`] |
@@ -27,6 +28,7 @@
 pub mod client;
 pub mod config;
 pub mod launcher;
+pub mod spec;
 pub mod supervisor;
 
 use std::collections::{BTreeMap, HashSet};
