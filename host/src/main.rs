@@ -146,6 +146,12 @@ async fn run(command: Command) -> Result<ExitCode> {
                 _ => bail!("give a component file or --config FILE"),
             };
             let (_, registry) = load(&config).await?;
+            for native in &config.native {
+                eprintln!(
+                    "note: native server {:?} is not started by `corral tools`; `corral serve` lists its tools once it is up",
+                    native.name
+                );
+            }
             let tools: Vec<_> = registry.tools().map(corral::mcp::tool_json).collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))?);
             Ok(ExitCode::SUCCESS)

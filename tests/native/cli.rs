@@ -81,6 +81,23 @@ fn unreachable_docker_engine_is_named_and_the_wasm_tools_keep_serving() {
 }
 
 #[test]
+fn tools_says_that_it_does_not_start_native_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(&config, "[[native]]\nname = \"git\"\nimage = \"example/git-mcp:1\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["tools", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim(),
+        "note: native server \"git\" is not started by `corral tools`; `corral serve` lists its tools once it is up"
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "{\n  \"tools\": []\n}");
+}
+
+#[test]
 fn serve_removes_its_containers_when_it_stops() {
     let image = echo_image();
     let (mut child, addr, _dir) =
