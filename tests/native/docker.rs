@@ -134,6 +134,7 @@ fn hardening_flags_read_back_with_docker_inspect() {
     assert_eq!(host["PidsLimit"], 32);
     assert_eq!(host["Init"], true);
     assert_eq!(host["Privileged"], false);
+    assert_eq!(host["LogConfig"]["Type"], "none");
     assert!(host["Tmpfs"]["/tmp"].as_str().unwrap().contains("size=64m"), "{host}");
     assert_eq!(info["Config"]["Labels"]["corral.managed"], "1");
     let env = info["Config"]["Env"].to_string();

@@ -7,7 +7,7 @@
 //! docker run -i --rm --init --pull never --name corral-<server>-<pid>-<n>
 //!   --label corral.managed=1 --label corral.pid=<host pid> --label corral.host=<instance>
 //!   --label corral.server=<server>
-//!   --network=none --read-only --tmpfs=/tmp:rw,nosuid,nodev,noexec,size=<tmpfs_mib>m
+//!   --network=none --read-only --log-driver=none --tmpfs=/tmp:rw,nosuid,nodev,noexec,size=<tmpfs_mib>m
 //!   --cap-drop=ALL --security-opt=no-new-privileges
 //!   --memory=<memory_mib>m --memory-swap=<memory_mib>m --cpus=<cpus> --pids-limit=<pids_limit>
 //!   [--env=KEY=literal]... [--mount=type=bind,src=<secret file>,dst=/run/secrets/KEY,readonly
@@ -214,6 +214,9 @@ pub fn docker_args(
     // `--flag=value` throughout: no configured value can be read as a flag.
     args.push(format!("--network={}", c.network));
     args.push("--read-only".into());
+    // Stdio is attached to Corral; the daemon's own copy of the logs
+    // (json-file, unbounded by default) would let a chatty server fill the disk.
+    args.push("--log-driver=none".into());
     args.push(format!("--tmpfs=/tmp:rw,nosuid,nodev,noexec,size={}m", c.tmpfs_mib));
     args.push("--cap-drop=ALL".into());
     args.push("--security-opt=no-new-privileges".into());
@@ -459,7 +462,7 @@ mod tests {
         let args = docker_args(&spec, "corral-git-1", Some(Path::new("/s"))).unwrap().join(" ");
         for flag in [
             "run -i --rm --init --pull never --name corral-git-1",
-            "--network=none --read-only --tmpfs=/tmp:rw,nosuid,nodev,noexec,size=64m",
+            "--network=none --read-only --log-driver=none --tmpfs=/tmp:rw,nosuid,nodev,noexec,size=64m",
             "--cap-drop=ALL --security-opt=no-new-privileges",
             "--memory=100m --memory-swap=100m --cpus=0.5 --pids-limit=7",
             "--env=MODE=fast",
