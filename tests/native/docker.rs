@@ -384,3 +384,30 @@ fn calls_beyond_max_concurrency_wait_then_are_refused_as_busy() {
         Some(1.0)
     );
 }
+
+#[test]
+fn a_server_that_stops_answering_pings_is_restarted() {
+    let addr = start_echo(FAST_RESTART);
+    let before = wait_up(&addr, "echo");
+    let result = call(&addr, "echo_freeze", json!({}));
+    assert_eq!(result["isError"], true);
+    let after = wait_for(&addr, "echo", Duration::from_secs(30), |s| {
+        s["state"] == "up" && s["restarts"] == 1
+    });
+    assert_ne!(after["container"], before["container"]);
+    assert_eq!(after["last_error"], "health ping failed: no answer to ping within 2000 ms");
+    assert_eq!(text(&call(&addr, "echo_echo", json!({ "text": "thawed" }))), "thawed");
+}
+
+#[test]
+fn secret_files_are_removed_when_the_container_stops() {
+    let addr = start_echo(FAST_RESTART);
+    let before = wait_up(&addr, "echo");
+    let info = inspect(before["container"].as_str().unwrap());
+    let source = std::path::PathBuf::from(info["Mounts"][0]["Source"].as_str().unwrap());
+    assert!(source.exists(), "{source:?}");
+    run(Command::new("docker").args(["kill", before["container"].as_str().unwrap()]));
+    wait_for(&addr, "echo", Duration::from_secs(30), |s| s["state"] == "up" && s["restarts"] == 1);
+    assert!(!source.exists(), "{source:?} outlived its container");
+    assert!(!source.parent().unwrap().exists(), "the secrets directory outlived its container");
+}

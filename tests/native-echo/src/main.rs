@@ -9,6 +9,7 @@
 //! | `hang` | never answers |
 //! | `big` | answers with a text of `bytes` bytes (default 2 MiB) |
 //! | `crash` | exits the process with status 3 at once |
+//! | `freeze` | stops reading its input for good: pings go unanswered |
 //! | `env` | returns the value of environment variable `name`, or of the file named by `<name>_FILE` |
 //!
 //! Flags: `--silent` answers nothing at all (not even `initialize`);
@@ -56,6 +57,9 @@ fn main() {
             ),
             "ping" => send(&out, &json!({"jsonrpc": "2.0", "id": id, "result": {}})),
             "tools/list" => send(&out, &tools_list(&id, &params)),
+            "tools/call" if params["name"] == "freeze" => loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            },
             "tools/call" => {
                 let out = out.clone();
                 std::thread::spawn(move || call(&out, id, &params));
@@ -89,6 +93,7 @@ fn tools_list(id: &Value, params: &Value) -> Value {
         json!({"name": "big", "description": "Answers with a big text",
             "inputSchema": object(json!({"bytes": {"type": "integer"}}))}),
         json!({"name": "crash", "description": "Exits at once", "inputSchema": object(json!({}))}),
+        json!({"name": "freeze", "description": "Stops reading input", "inputSchema": object(json!({}))}),
         json!({"name": "env", "description": "Reads an environment value",
             "inputSchema": object(json!({"name": {"type": "string"}}))}),
     ];
