@@ -322,24 +322,37 @@ async fn check(config: &Config) -> Result<()> {
             limits.queue_timeout.as_millis()
         );
     }
+    if config.native.iter().any(|n| n.launcher == corral::native::Launcher::Docker) {
+        match corral::native::launcher::engine_version().await {
+            Ok(version) => println!("docker engine: reachable (version {version})"),
+            Err(err) => println!("docker engine: UNREACHABLE: {err}"),
+        }
+    }
     for native in &config.native {
-        print_native(native, &config.base_dir)?;
+        print_native(native, &config.base_dir).await?;
     }
     Ok(())
 }
 
 /// The effective settings of one `[[native]]` server (not started: its
 /// secrets are read and its directories checked, nothing more).
-fn print_native(native: &corral::native::NativeConfig, base_dir: &Path) -> Result<()> {
+async fn print_native(native: &corral::native::NativeConfig, base_dir: &Path) -> Result<()> {
     use corral::native::launcher::{EnvEntry, LaunchSpec};
     let spec = LaunchSpec::resolve(native, base_dir, "check")?;
     println!("native \"{}\"", native.name);
     match native.launcher {
-        corral::native::Launcher::Docker => println!(
-            "  launcher: docker, image {} (never pulled), command {:?}",
-            native.image.as_deref().unwrap_or_default(),
-            native.command
-        ),
+        corral::native::Launcher::Docker => {
+            let image = native.image.as_deref().unwrap_or_default();
+            let presence = match corral::native::launcher::image_present(image).await {
+                Ok(true) => "present".to_owned(),
+                Ok(false) => "NOT PRESENT on the docker engine".to_owned(),
+                Err(err) => format!("unknown ({err})"),
+            };
+            println!(
+                "  launcher: docker, image {image} (never pulled: {presence}), command {:?}",
+                native.command
+            )
+        }
         corral::native::Launcher::Process => {
             println!(
                 "  launcher: process (NO isolation: development and tests only), command {:?}",

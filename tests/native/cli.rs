@@ -13,12 +13,16 @@ use crate::support::Addr;
 
 #[test]
 fn check_prints_native_settings_with_secrets_redacted() {
+    let image = echo_image();
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), "hunter2\n").unwrap();
     let config = dir.path().join("corral.toml");
     std::fs::write(
         &config,
-        "[[native]]\nname = \"git\"\nimage = \"example/git-mcp:1\"\nmemory_mib = 100\n[native.env]\nTOKEN = { from_file = \"token\" }\nMODE = \"x\"\n",
+        format!(
+            "[[native]]\nname = \"git\"\nimage = \"example/git-mcp:1\"\nmemory_mib = 100\n[native.env]\nTOKEN = {{ from_file = \"token\" }}\nMODE = \"x\"\n\
+             [[native]]\nname = \"echo\"\nimage = \"{image}\"\n"
+        ),
     )
     .unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_corral"))
@@ -29,7 +33,8 @@ fn check_prints_native_settings_with_secrets_redacted() {
     assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     for line in [
         "native \"git\"",
-        "  launcher: docker, image example/git-mcp:1 (never pulled), command []",
+        "  launcher: docker, image example/git-mcp:1 (never pulled: NOT PRESENT on the docker engine), command []",
+        "  launcher: docker, image corral-native-echo:test (never pulled: present), command []",
         "  network: none",
         "  env: MODE = \"x\"",
         "  env: TOKEN = <redacted>, as the file /run/secrets/TOKEN (TOKEN_FILE)",
@@ -38,6 +43,10 @@ fn check_prints_native_settings_with_secrets_redacted() {
         assert!(stdout.lines().any(|l| l == line), "{line:?} missing from:\n{stdout}");
     }
     assert!(!stdout.contains("hunter2"), "{stdout}");
+    assert!(
+        stdout.starts_with("engine: ") && stdout.contains("\ndocker engine: reachable (version "),
+        "{stdout}"
+    );
 }
 
 /// Starts `corral serve` with `config_toml` and `env`; the child and its

@@ -379,9 +379,18 @@ async fn docker(command: &'static str, args: &[&str]) -> Result<String, LaunchEr
     }
 }
 
-/// Checks that the docker engine answers.
-pub async fn check_engine() -> Result<(), LaunchError> {
-    docker("version", &["--format", "{{.Server.Version}}"]).await.map(drop)
+/// The docker engine's version, if it answers.
+pub async fn engine_version() -> Result<String, LaunchError> {
+    docker("version", &["--format", "{{.Server.Version}}"]).await.map(|v| v.trim().to_owned())
+}
+
+/// Whether `image` is present on the docker engine (it is never pulled).
+pub async fn image_present(image: &str) -> Result<bool, LaunchError> {
+    match docker("image", &["inspect", "--format", "{{.Id}}", "--", image]).await {
+        Ok(_) => Ok(true),
+        Err(LaunchError::Docker { message, .. }) if message.contains("No such image") => Ok(false),
+        Err(err) => Err(err),
+    }
 }
 
 /// Removes Corral containers whose host process is gone (left by a crash);
