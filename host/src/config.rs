@@ -91,6 +91,10 @@ pub struct Config {
     /// table); defaults in [`crate::http::ServerConfig`].
     #[serde(default)]
     pub server: crate::http::ServerConfig,
+    /// Native MCP servers run in containers (`[[native]]`); see
+    /// [`crate::native::config`]. Default: none.
+    #[serde(default, rename = "native")]
+    pub native: Vec<crate::native::NativeConfig>,
     /// Directory against which relative paths are resolved: the config
     /// file's directory, or the working directory for a config built in code.
     #[serde(skip)]
@@ -387,6 +391,15 @@ impl Config {
                         "variable names must be non-empty and contain no '=' or NUL",
                     ));
                 }
+            }
+        }
+        for native in &self.native {
+            native.validate()?;
+            if !names.insert(native.name.as_str()) {
+                return Err(ConfigError::invalid(
+                    format!("native {:?}", native.name),
+                    "name is used by another component or native server",
+                ));
             }
         }
         Ok(())

@@ -11,6 +11,7 @@ pub mod config;
 pub mod http;
 pub mod mcp;
 pub mod metrics;
+pub mod native;
 pub mod network;
 pub mod policy;
 pub mod registry;

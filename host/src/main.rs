@@ -64,7 +64,7 @@ enum Command {
         grants: GrantArgs,
     },
     /// Validate a config, load its components, and print the effective
-    /// grants and limits.
+    /// grants and limits (native servers' too; they are not started).
     Check {
         /// The config file; without it, the built-in configuration.
         #[arg(long)]
@@ -150,6 +150,12 @@ async fn run(command: Command) -> Result<ExitCode> {
                 _ => bail!("give a component file or --config FILE"),
             };
             let (_, registry) = load(&config).await?;
+            for native in &config.native {
+                eprintln!(
+                    "note: native server {:?} is not started by `corral tools`; `corral serve` lists its tools once it is up",
+                    native.name
+                );
+            }
             let tools: Vec<_> = registry.tools().map(corral::mcp::tool_json).collect();
             println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))?);
             Ok(ExitCode::SUCCESS)
@@ -333,6 +339,83 @@ async fn check(config: &Config) -> Result<()> {
             );
         }
     }
+    if config.native.iter().any(|n| n.launcher == corral::native::Launcher::Docker) {
+        match corral::native::launcher::engine_version().await {
+            Ok(version) => println!("docker engine: reachable (version {version})"),
+            Err(err) => println!("docker engine: UNREACHABLE: {err}"),
+        }
+    }
+    for native in &config.native {
+        print_native(native, &config.base_dir).await?;
+    }
+    Ok(())
+}
+
+/// The effective settings of one `[[native]]` server (not started: its
+/// secrets are read and its directories checked, nothing more).
+async fn print_native(native: &corral::native::NativeConfig, base_dir: &Path) -> Result<()> {
+    use corral::native::launcher::{EnvEntry, LaunchSpec};
+    let spec = LaunchSpec::resolve(native, base_dir, "check")?;
+    println!("native \"{}\"", native.name);
+    match native.launcher {
+        corral::native::Launcher::Docker => {
+            let image = native.image.as_deref().unwrap_or_default();
+            let presence = match corral::native::launcher::image_present(image).await {
+                Ok(true) => "present".to_owned(),
+                Ok(false) => "NOT PRESENT on the docker engine".to_owned(),
+                Err(err) => format!("unknown ({err})"),
+            };
+            println!(
+                "  launcher: docker, image {image} (never pulled: {presence}), command {:?}",
+                native.command
+            )
+        }
+        corral::native::Launcher::Process => {
+            println!(
+                "  launcher: process (NO isolation: development and tests only), command {:?}",
+                native.command
+            )
+        }
+    }
+    println!("  tools: exposed as {}_<tool> once the server is up", native.name);
+    println!("  network: {}", native.network);
+    if spec.dirs.is_empty() {
+        println!("  dirs: none");
+    }
+    for dir in &spec.dirs {
+        let mode = if dir.writable { "rw" } else { "ro" };
+        println!("  dir: {} -> {} ({mode})", dir.guest, dir.host.display());
+    }
+    if spec.env.is_empty() {
+        println!("  env: none");
+    }
+    for (key, value) in &spec.env {
+        match value {
+            EnvEntry::Literal(v) => println!("  env: {key} = {}", serde_json::to_string(v)?),
+            EnvEntry::Secret(_) => println!(
+                "  env: {key} = <redacted>, as the file {}/{key} ({key}_FILE)",
+                corral::native::launcher::SECRETS_DIR
+            ),
+        }
+    }
+    println!(
+        "  limits: memory_mib = {}, cpus = {}, pids_limit = {}, tmpfs_mib = {}, call_timeout_ms = {}, max_message_kib = {}, max_concurrency = {}, queue_timeout_ms = {}",
+        native.memory_mib,
+        native.cpus,
+        native.pids_limit,
+        native.tmpfs_mib,
+        native.call_timeout_ms,
+        native.max_message_kib,
+        native.max_concurrency,
+        native.queue_timeout_ms
+    );
+    println!(
+        "  supervision: health_interval_ms = {}, start_timeout_ms = {}, restart_backoff_ms = {}..{}",
+        native.health_interval_ms,
+        native.start_timeout_ms,
+        native.restart_backoff_ms,
+        native.restart_backoff_max_ms
+    );
     Ok(())
 }
 

@@ -7,7 +7,7 @@
 //! | `/mcp` | GET | the session's standalone SSE stream (`notifications/tools/list_changed`) |
 //! | `/mcp` | DELETE | ends the session: 204 |
 //! | `/healthz` | GET | 200 `{"status":"ok"}` while the process serves |
-//! | `/readyz` | GET | 503 while components load, then 200 with every component's state |
+//! | `/readyz` | GET | 503 while components load, then 200 with every component's and native server's state |
 //! | `/metrics` | GET | Prometheus (OpenMetrics) text; names in [`crate::metrics`] |
 //!
 //! A POST to `/mcp` passes these checks in order; the first to fail answers
@@ -64,6 +64,7 @@ pub use self::error::HttpError;
 use crate::config::Config;
 use crate::mcp::{self, Incoming, McpError, McpOptions, McpServer, Outgoing, Reply};
 use crate::metrics::{self, Metrics};
+use crate::native::NativeServers;
 use crate::registry::{Registry, RegistryError};
 use crate::sandbox::{Sandbox, SandboxError};
 
@@ -103,6 +104,9 @@ pub enum ServeError {
     /// The components could not be loaded.
     #[error(transparent)]
     Registry(#[from] RegistryError),
+    /// A native server's configuration could not be resolved.
+    #[error(transparent)]
+    Native(#[from] crate::config::ConfigError),
     /// A tool's input schema does not compile.
     #[error(transparent)]
     Schema(#[from] crate::mcp::schema::SchemaError),
@@ -222,6 +226,9 @@ impl Server {
             );
         }
         loading.abort();
+        if let Some(native) = state.mcp.get().and_then(|mcp| mcp.native()) {
+            native.shutdown().await;
+        }
         Ok(())
     }
 }
@@ -239,7 +246,15 @@ async fn load(
     }));
     metrics.register_components(config.components.iter().map(|c| c.name.as_str()));
     let registry = Registry::load(&config, &sandbox).await?;
-    Ok(McpServer::new(sandbox, registry, options, metrics)?)
+    let tool_names: Vec<String> = registry.tools().map(|t| t.name.clone()).collect();
+    let server = McpServer::new(sandbox, registry, options, metrics.clone())?;
+    if config.native.is_empty() {
+        return Ok(server);
+    }
+    let notify = Arc::new(server.tools_changed_notifier());
+    let native =
+        NativeServers::start(&config.native, &config.base_dir, tool_names, metrics, notify)?;
+    Ok(server.with_native(native))
 }
 
 /// Every request enters here; the response's status is counted on the way out.

@@ -53,23 +53,35 @@ impl ArgumentValidators {
     /// Checks `arguments` against `tool`'s schema; `Err` is the message for
     /// the `isError` result. A tool without a compiled schema passes.
     pub fn check(&self, tool: &str, arguments: &Value) -> Result<(), String> {
-        let Some(validator) = self.by_tool.get(tool) else { return Ok(()) };
-        let problems: Vec<String> = validator
-            .iter_errors(arguments)
-            .take(MAX_REPORTED_ERRORS + 1)
-            .map(|err| {
-                let path = err.instance_path().to_string();
-                if path.is_empty() { err.to_string() } else { format!("{path}: {err}") }
-            })
-            .collect();
-        if problems.is_empty() {
-            return Ok(());
+        match self.by_tool.get(tool) {
+            Some(validator) => check_arguments(validator, tool, arguments),
+            None => Ok(()),
         }
-        let shown = problems.len().min(MAX_REPORTED_ERRORS);
-        let more = if problems.len() > MAX_REPORTED_ERRORS { "; ..." } else { "" };
-        Err(format!(
-            "invalid arguments for tool {tool:?} (they do not match its inputSchema): {}{more}",
-            problems[..shown].join("; ")
-        ))
     }
+}
+
+/// Checks `arguments` against one compiled schema; `Err` is the message for
+/// the `isError` result, listing up to [`MAX_REPORTED_ERRORS`] problems.
+pub fn check_arguments(
+    validator: &jsonschema::Validator,
+    tool: &str,
+    arguments: &Value,
+) -> Result<(), String> {
+    let problems: Vec<String> = validator
+        .iter_errors(arguments)
+        .take(MAX_REPORTED_ERRORS + 1)
+        .map(|err| {
+            let path = err.instance_path().to_string();
+            if path.is_empty() { err.to_string() } else { format!("{path}: {err}") }
+        })
+        .collect();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let shown = problems.len().min(MAX_REPORTED_ERRORS);
+    let more = if problems.len() > MAX_REPORTED_ERRORS { "; ..." } else { "" };
+    Err(format!(
+        "invalid arguments for tool {tool:?} (they do not match its inputSchema): {}{more}",
+        problems[..shown].join("; ")
+    ))
 }

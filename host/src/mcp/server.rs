@@ -8,8 +8,12 @@
 //! | `tools/call` | request | notifications while it runs, then the `CallToolResult` |
 //! | `logging/setLevel` | request | `{}`; later `notifications/message` below the level are dropped |
 //! | `notifications/initialized` | notification | nothing |
-//! | `notifications/cancelled` | notification | stops the named call: the wasm is interrupted and its slot freed |
+//! | `notifications/cancelled` | notification | stops the named call: the wasm is interrupted and its slot freed; a native server is sent `notifications/cancelled` |
 //! | anything else | request | `-32601` |
+//!
+//! Tools of native servers ([`crate::native`]), when configured, are listed
+//! and called beside the components' through the same path: schema check,
+//! events, metrics and audit line.
 //!
 //! A `tools/call` runs in its own task. Its arguments are checked against
 //! the tool's `inputSchema` first (a mismatch is an `isError` result and the
@@ -36,6 +40,7 @@ use super::schema::{ArgumentValidators, SchemaError};
 use super::session::{Session, SessionError, Sessions};
 use super::shapes::{call_result_json, tool_json};
 use crate::metrics::{Metrics, UNKNOWN_TOOL_LABEL};
+use crate::native::NativeServers;
 use crate::registry::Registry;
 use crate::sandbox::{CallOutcome, Failure, GuestEvent, Sandbox};
 
@@ -106,6 +111,7 @@ pub struct McpServer {
     metrics: Arc<Metrics>,
     calls: Arc<Semaphore>,
     notifications: broadcast::Sender<Value>,
+    native: Option<Arc<NativeServers>>,
 }
 
 impl McpServer {
@@ -135,7 +141,30 @@ impl McpServer {
             metrics,
             calls,
             notifications: broadcast::channel(64).0,
+            native: None,
         })
+    }
+
+    /// Serves the tools of native servers beside the components' (see
+    /// [`crate::native`]); their tools are listed after each is up.
+    pub fn with_native(mut self, native: Arc<NativeServers>) -> McpServer {
+        self.native = Some(native);
+        self
+    }
+
+    /// The native servers, if any are configured.
+    pub fn native(&self) -> Option<&Arc<NativeServers>> {
+        self.native.as_ref()
+    }
+
+    /// A function that sends `notifications/tools/list_changed` to every
+    /// connected client, for parts whose tools come and go.
+    pub fn tools_changed_notifier(&self) -> impl Fn() + Send + Sync + 'static {
+        let notifications = self.notifications.clone();
+        move || {
+            let _ = notifications
+                .send(jsonrpc::notification("notifications/tools/list_changed", json!({})));
+        }
     }
 
     /// The live sessions.
@@ -161,7 +190,7 @@ impl McpServer {
             .send(jsonrpc::notification("notifications/tools/list_changed", json!({})));
     }
 
-    /// Readiness: every component and its state.
+    /// Readiness: every component and native server, and its state.
     pub fn readiness(&self) -> Value {
         let components: Vec<Value> = self
             .registry
@@ -184,7 +213,12 @@ impl McpServer {
                 })
             })
             .collect();
-        json!({ "status": "ready", "components": components })
+        match &self.native {
+            None => json!({ "status": "ready", "components": components }),
+            Some(native) => {
+                json!({ "status": "ready", "components": components, "native": native.readiness() })
+            }
+        }
     }
 
     /// `initialize`: negotiates the revision and starts a session.
@@ -231,6 +265,30 @@ impl McpServer {
     }
 
     fn list_tools(&self, params: &Value) -> Result<Value, McpError> {
+        match &self.native {
+            None => self.list_page(&self.tool_names, &self.tool_list, params),
+            Some(native) => {
+                let mut merged: Vec<(String, Value)> = self
+                    .tool_names
+                    .iter()
+                    .cloned()
+                    .zip(self.tool_list.iter().cloned())
+                    .chain(native.tools())
+                    .collect();
+                merged.sort_by(|a, b| a.0.cmp(&b.0));
+                let (names, list): (Vec<String>, Vec<Value>) = merged.into_iter().unzip();
+                self.list_page(&names, &list, params)
+            }
+        }
+    }
+
+    /// One page of `list` (sorted by `names`) from the request's cursor.
+    fn list_page(
+        &self,
+        names: &[String],
+        list: &[Value],
+        params: &Value,
+    ) -> Result<Value, McpError> {
         let start = match params.get("cursor") {
             None | Some(Value::Null) => 0,
             Some(Value::String(cursor)) => {
@@ -239,14 +297,14 @@ impl McpServer {
                     .ok()
                     .and_then(|bytes| String::from_utf8(bytes).ok())
                     .ok_or_else(|| McpError::InvalidParams(format!("invalid cursor {cursor:?}")))?;
-                self.tool_names.partition_point(|n| *n < name)
+                names.partition_point(|n| *n < name)
             }
             Some(_) => return Err(McpError::InvalidParams("cursor must be a string".into())),
         };
-        let end = (start + self.options.page_size).min(self.tool_list.len());
+        let end = (start + self.options.page_size).min(list.len());
         let mut result = Map::new();
-        result.insert("tools".into(), Value::Array(self.tool_list[start..end].to_vec()));
-        if let Some(next) = self.tool_names.get(end) {
+        result.insert("tools".into(), Value::Array(list[start..end].to_vec()));
+        if let Some(next) = names.get(end) {
             result.insert("nextCursor".into(), URL_SAFE_NO_PAD.encode(next).into());
         }
         Ok(Value::Object(result))
@@ -320,7 +378,8 @@ impl McpServer {
             .pointer("/_meta/progressToken")
             .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
             .cloned();
-        if self.registry.tool(&tool).is_none() {
+        let native = self.native.as_ref().is_some_and(|n| n.has_tool(&tool));
+        if self.registry.tool(&tool).is_none() && !native {
             self.metrics.record_call(
                 UNKNOWN_TOOL_LABEL,
                 CallOutcome::UnknownTool,
@@ -351,38 +410,60 @@ impl McpServer {
         mut cancel: oneshot::Receiver<()>,
         out: &mpsc::UnboundedSender<Outgoing>,
     ) -> Option<Value> {
-        if let Err(message) = self.validators.check(&call.tool, &call.arguments) {
+        let native = self.native.as_ref().filter(|_| self.registry.tool(&call.tool).is_none());
+        let checked = match native {
+            None => self.validators.check(&call.tool, &call.arguments),
+            Some(native) => native.check_arguments(&call.tool, &call.arguments),
+        };
+        if let Err(message) = checked {
             guard.outcome = CallOutcome::InvalidArguments;
             let result = Failure::new(CallOutcome::InvalidArguments, message).into_result();
             return Some(call_result_json(&result));
         }
-        let arguments = call.arguments.to_string();
         let (events_tx, mut events) = mpsc::unbounded_channel();
-        let running = self.registry.call(&self.sandbox, &call.tool, &arguments, Some(events_tx));
+        let running = async {
+            match native {
+                None => {
+                    let arguments = call.arguments.to_string();
+                    let report = self
+                        .registry
+                        .call(&self.sandbox, &call.tool, &arguments, Some(events_tx))
+                        .await;
+                    (report.outcome, call_result_json(&report.result), report.fuel_consumed)
+                }
+                Some(native) => {
+                    let arguments = call.arguments.clone();
+                    let progress = call.progress_token.is_some();
+                    let done = native.call(&call.tool, arguments, Some(events_tx), progress).await;
+                    (done.outcome, done.result, 0)
+                }
+            }
+        };
         tokio::pin!(running);
         let forward = |event: GuestEvent| {
             if let Some(note) = event_notification(session, &call, event) {
                 let _ = out.send(Outgoing::Notification(note));
             }
         };
-        let report = loop {
+        let (outcome, result, fuel) = loop {
             tokio::select! {
                 biased;
                 _ = &mut cancel => {
                     // Returning drops `running`: the store is dropped, the
-                    // wasm interrupted, and the slot freed.
+                    // wasm interrupted, and the slot freed; a native call
+                    // sends notifications/cancelled to its server.
                     return None;
                 }
                 Some(event) = events.recv() => forward(event),
-                report = &mut running => break report,
+                done = &mut running => break done,
             }
         };
         while let Ok(event) = events.try_recv() {
             forward(event);
         }
-        guard.outcome = report.outcome;
-        guard.fuel = report.fuel_consumed;
-        Some(call_result_json(&report.result))
+        guard.outcome = outcome;
+        guard.fuel = fuel;
+        Some(result)
     }
 }
 

@@ -1,0 +1,167 @@
+//! What a native server is granted, resolved once at load: its `[[native]]`
+//! entry, its environment with secrets read, and its directories checked.
+//!
+//! | grant | default | resolved how |
+//! | --- | --- | --- |
+//! | environment | none | literals as written; `from_env` / `from_file` read now, held as [`SecretValue`] |
+//! | directories | none | host path canonicalised, must exist and be a directory |
+//! | network | `none` | as configured (checked at parse) |
+//!
+//! Secrets print `<redacted>` in `Debug`; the launcher hands them to a
+//! container only as files.
+
+use std::path::Path;
+
+use super::config::NativeConfig;
+use crate::config::{ConfigError, DirMode, EnvValue};
+use crate::policy::DirGrant;
+
+/// What the launcher needs of a server, resolved at load.
+#[derive(Debug, Clone)]
+pub struct LaunchSpec {
+    /// The `[[native]]` entry.
+    pub config: NativeConfig,
+    /// Environment values, secrets read.
+    pub env: Vec<(String, EnvEntry)>,
+    /// Directory grants, host paths canonicalised.
+    pub dirs: Vec<DirGrant>,
+    /// Identifies this host instance on its containers (`corral.host` label).
+    pub instance: String,
+}
+
+impl LaunchSpec {
+    /// Reads the secrets and checks the host directories of `config`;
+    /// errors name the server and the variable or directory.
+    pub fn resolve(
+        config: &NativeConfig,
+        base_dir: &Path,
+        instance: &str,
+    ) -> Result<LaunchSpec, ConfigError> {
+        let ctx = format!("native {:?}", config.name);
+        let mut env = Vec::with_capacity(config.env.len());
+        for (key, value) in &config.env {
+            let ectx = format!("{ctx}: env {key:?}");
+            let entry = match value {
+                EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
+                EnvValue::FromEnv { from_env } => {
+                    let v = std::env::var(from_env).map_err(|_| {
+                        ConfigError::invalid(
+                            &ectx,
+                            format!(
+                                "host environment variable {from_env} is not set (or not UTF-8)"
+                            ),
+                        )
+                    })?;
+                    EnvEntry::Secret(SecretValue(v))
+                }
+                EnvValue::FromFile { from_file } => {
+                    let path = base_dir.join(from_file);
+                    let v = std::fs::read_to_string(&path).map_err(|err| {
+                        ConfigError::invalid(
+                            &ectx,
+                            format!("cannot read {}: {err}", path.display()),
+                        )
+                    })?;
+                    EnvEntry::Secret(SecretValue(v.trim_end_matches(['\n', '\r']).to_owned()))
+                }
+            };
+            env.push((key.clone(), entry));
+        }
+        let mut dirs = Vec::with_capacity(config.dirs.len());
+        for dir in &config.dirs {
+            dirs.push(DirGrant::resolve(
+                &format!("{ctx}: dir {:?}", dir.guest),
+                &base_dir.join(&dir.host),
+                &dir.guest,
+                dir.mode == DirMode::Rw,
+            )?);
+        }
+        Ok(LaunchSpec { config: config.clone(), env, dirs, instance: instance.to_owned() })
+    }
+}
+
+/// One environment value of a native server.
+#[derive(Debug, Clone)]
+pub enum EnvEntry {
+    /// Written in the config: passed as a variable.
+    Literal(String),
+    /// Read from the host's environment or a file: passed as a file.
+    Secret(SecretValue),
+}
+
+impl EnvEntry {
+    /// The value itself.
+    pub fn expose(&self) -> &str {
+        match self {
+            EnvEntry::Literal(v) => v,
+            EnvEntry::Secret(s) => &s.0,
+        }
+    }
+}
+
+/// A secret value; `Debug` prints `<redacted>`, like [`crate::policy::Secret`].
+#[derive(Clone)]
+pub struct SecretValue(String);
+
+impl std::fmt::Debug for SecretValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use std::path::Path;
+
+    use super::*;
+
+    fn resolve(toml: &str, base: &Path) -> Result<LaunchSpec, ConfigError> {
+        let config = Config::from_toml(toml, Path::new("t"), base).unwrap();
+        LaunchSpec::resolve(&config.native[0], base, "i")
+    }
+
+    #[test]
+    fn unset_host_variable_is_an_error_naming_server_and_variable() {
+        let err = resolve(
+            "[[native]]\nname = \"n\"\nimage = \"x\"\n[native.env]\nKEY = { from_env = \"CORRAL_TEST_SURELY_UNSET_VAR\" }\n",
+            Path::new("."),
+        )
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            err,
+            "config: native \"n\": env \"KEY\": host environment variable CORRAL_TEST_SURELY_UNSET_VAR is not set (or not UTF-8)"
+        );
+    }
+
+    #[test]
+    fn secret_is_read_trimmed_and_redacted_in_debug() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("t"), "hunter2\n").unwrap();
+        let spec = resolve(
+            "[[native]]\nname = \"n\"\nimage = \"x\"\n[native.env]\nT = { from_file = \"t\" }\n",
+            dir.path(),
+        )
+        .unwrap();
+        assert_eq!(spec.env[0].1.expose(), "hunter2");
+        let shown = format!("{spec:?}");
+        assert!(!shown.contains("hunter2") && shown.contains("<redacted>"), "{shown}");
+    }
+
+    #[test]
+    fn missing_host_directory_names_server_and_guest_path() {
+        let err = resolve(
+            "[[native]]\nname = \"n\"\nimage = \"x\"\n[[native.dir]]\nhost = \"nope\"\nguest = \"/d\"\n",
+            Path::new("/nonexistent-base"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.starts_with(
+                "config: native \"n\": dir \"/d\": host path /nonexistent-base/nope does not exist"
+            ),
+            "{err}"
+        );
+    }
+}
