@@ -6,12 +6,21 @@
 //! Two tools: the smallest real one (`conformance`'s `test_simple_text`,
 //! a 0.4 MB component) and `text`'s `count` (1.8 MB, with regex tables).
 //!
+//! `fresh_instance_after_idle` times the same fresh-instance call after the
+//! thread has slept for [`IDLE`], as a server at concurrency 1 does between
+//! requests: it shows what cold caches and an idle CPU add, apart from any
+//! HTTP or scheduling cost.
+//!
 //! Run: `cargo bench --bench call_path`.
 
 use corral::config::EngineConfig;
 use corral::policy::Policy;
 use corral::sandbox::{CallOutcome, Sandbox};
 use criterion::{Criterion, criterion_group, criterion_main};
+use std::time::{Duration, Instant};
+
+/// The pause before each call of `fresh_instance_after_idle`.
+const IDLE: Duration = Duration::from_micros(100);
 
 const CASES: [(&str, &[u8], &str, &str); 2] = [
     ("small_tool", corral::bundled::CONFORMANCE, "test_simple_text", "{}"),
@@ -39,6 +48,19 @@ fn call_path(c: &mut Criterion) {
                 let report = sandbox.call(&component, tool, args, None).await;
                 debug_assert_eq!(report.outcome, CallOutcome::Ok);
                 report
+            })
+        });
+        group.bench_function("fresh_instance_after_idle", |b| {
+            b.iter_custom(|iters| {
+                let mut busy = Duration::ZERO;
+                for _ in 0..iters {
+                    std::thread::sleep(IDLE);
+                    let started = Instant::now();
+                    let report = rt.block_on(sandbox.call(&component, tool, args, None));
+                    busy += started.elapsed();
+                    debug_assert_eq!(report.outcome, CallOutcome::Ok);
+                }
+                busy
             })
         });
         let mut reused = rt.block_on(sandbox.reused_instance(&component)).expect("instance");
