@@ -19,6 +19,7 @@
 //! top of cap-std: `..`, absolute paths and symlinks that leave a granted
 //! directory fail inside WASI, so this module does no path filtering of its own.
 
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -202,35 +203,7 @@ impl Policy {
                 dir.mode == DirMode::Rw,
             )?);
         }
-        let mut env = Vec::with_capacity(component.env.len());
-        for (key, value) in &component.env {
-            let ectx = format!("{ctx}: env {key:?}");
-            let entry = match value {
-                EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
-                EnvValue::FromEnv { from_env } => {
-                    let v = std::env::var(from_env).map_err(|_| {
-                        ConfigError::invalid(
-                            &ectx,
-                            format!(
-                                "host environment variable {from_env} is not set (or not UTF-8)"
-                            ),
-                        )
-                    })?;
-                    EnvEntry::Secret(Secret(v))
-                }
-                EnvValue::FromFile { from_file } => {
-                    let path = base_dir.join(from_file);
-                    let v = std::fs::read_to_string(&path).map_err(|err| {
-                        ConfigError::invalid(
-                            &ectx,
-                            format!("cannot read {}: {err}", path.display()),
-                        )
-                    })?;
-                    EnvEntry::Secret(Secret(v.trim_end_matches(['\n', '\r']).to_owned()))
-                }
-            };
-            env.push((key.clone(), entry));
-        }
+        let env = resolve_env(&ctx, &component.env, base_dir)?;
         let network = NetRules::parse(&component.network)
             .map_err(|err| ConfigError::invalid(format!("{ctx}: network"), err.to_string()))?;
         Ok(Policy {
@@ -240,6 +213,41 @@ impl Policy {
             limits: Limits::resolve(component.limits.or(defaults)),
         })
     }
+}
+
+/// Resolves environment values for the part named by `ctx` (`component
+/// "x"`, `native "y"`): literals as written, `from_env` and `from_file`
+/// read now and held as [`Secret`]s. Errors name `ctx` and the variable.
+pub fn resolve_env(
+    ctx: &str,
+    env: &BTreeMap<String, EnvValue>,
+    base_dir: &Path,
+) -> Result<Vec<(String, EnvEntry)>, ConfigError> {
+    let mut resolved = Vec::with_capacity(env.len());
+    for (key, value) in env {
+        let ectx = format!("{ctx}: env {key:?}");
+        let entry = match value {
+            EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
+            EnvValue::FromEnv { from_env } => {
+                let v = std::env::var(from_env).map_err(|_| {
+                    ConfigError::invalid(
+                        &ectx,
+                        format!("host environment variable {from_env} is not set (or not UTF-8)"),
+                    )
+                })?;
+                EnvEntry::Secret(Secret(v))
+            }
+            EnvValue::FromFile { from_file } => {
+                let path = base_dir.join(from_file);
+                let v = std::fs::read_to_string(&path).map_err(|err| {
+                    ConfigError::invalid(&ectx, format!("cannot read {}: {err}", path.display()))
+                })?;
+                EnvEntry::Secret(Secret(v.trim_end_matches(['\n', '\r']).to_owned()))
+            }
+        };
+        resolved.push((key.clone(), entry));
+    }
+    Ok(resolved)
 }
 
 impl DirGrant {

@@ -3,18 +3,20 @@
 //!
 //! | grant | default | resolved how |
 //! | --- | --- | --- |
-//! | environment | none | literals as written; `from_env` / `from_file` read now, held as [`SecretValue`] |
+//! | environment | none | literals as written; `from_env` / `from_file` read now, held as [`crate::policy::Secret`] |
 //! | directories | none | host path canonicalised, must exist and be a directory |
 //! | network | `none` | as configured (checked at parse) |
 //!
-//! Secrets print `<redacted>` in `Debug`; the launcher hands them to a
-//! container only as files.
+//! Environment values are resolved by [`crate::policy::resolve_env`], as a
+//! component's are; secrets print `<redacted>`, and the launcher hands them
+//! to a container only as files.
 
 use std::path::Path;
 
 use super::config::NativeConfig;
-use crate::config::{ConfigError, DirMode, EnvValue};
-use crate::policy::DirGrant;
+use crate::config::{ConfigError, DirMode};
+pub use crate::policy::EnvEntry;
+use crate::policy::{DirGrant, resolve_env};
 
 /// What the launcher needs of a server, resolved at load.
 #[derive(Debug, Clone)]
@@ -38,35 +40,7 @@ impl LaunchSpec {
         instance: &str,
     ) -> Result<LaunchSpec, ConfigError> {
         let ctx = format!("native {:?}", config.name);
-        let mut env = Vec::with_capacity(config.env.len());
-        for (key, value) in &config.env {
-            let ectx = format!("{ctx}: env {key:?}");
-            let entry = match value {
-                EnvValue::Literal(v) => EnvEntry::Literal(v.clone()),
-                EnvValue::FromEnv { from_env } => {
-                    let v = std::env::var(from_env).map_err(|_| {
-                        ConfigError::invalid(
-                            &ectx,
-                            format!(
-                                "host environment variable {from_env} is not set (or not UTF-8)"
-                            ),
-                        )
-                    })?;
-                    EnvEntry::Secret(SecretValue(v))
-                }
-                EnvValue::FromFile { from_file } => {
-                    let path = base_dir.join(from_file);
-                    let v = std::fs::read_to_string(&path).map_err(|err| {
-                        ConfigError::invalid(
-                            &ectx,
-                            format!("cannot read {}: {err}", path.display()),
-                        )
-                    })?;
-                    EnvEntry::Secret(SecretValue(v.trim_end_matches(['\n', '\r']).to_owned()))
-                }
-            };
-            env.push((key.clone(), entry));
-        }
+        let env = resolve_env(&ctx, &config.env, base_dir)?;
         let mut dirs = Vec::with_capacity(config.dirs.len());
         for dir in &config.dirs {
             dirs.push(DirGrant::resolve(
@@ -77,35 +51,6 @@ impl LaunchSpec {
             )?);
         }
         Ok(LaunchSpec { config: config.clone(), env, dirs, instance: instance.to_owned() })
-    }
-}
-
-/// One environment value of a native server.
-#[derive(Debug, Clone)]
-pub enum EnvEntry {
-    /// Written in the config: passed as a variable.
-    Literal(String),
-    /// Read from the host's environment or a file: passed as a file.
-    Secret(SecretValue),
-}
-
-impl EnvEntry {
-    /// The value itself.
-    pub fn expose(&self) -> &str {
-        match self {
-            EnvEntry::Literal(v) => v,
-            EnvEntry::Secret(s) => &s.0,
-        }
-    }
-}
-
-/// A secret value; `Debug` prints `<redacted>`, like [`crate::policy::Secret`].
-#[derive(Clone)]
-pub struct SecretValue(String);
-
-impl std::fmt::Debug for SecretValue {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
     }
 }
 
