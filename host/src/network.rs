@@ -250,14 +250,13 @@ impl NetRule {
 impl fmt::Display for NetRule {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match (&self.target, self.port) {
-            (Target::Net(IpNet::V6(net)), Some(port)) => write!(f, "[{}]:{port}", Shown(*net)),
+            (Target::Net(net @ IpNet::V6(_)), Some(port)) => write!(f, "[{}]:{port}", Shown(*net)),
             (target, port) => {
                 match target {
                     Target::Name(name) => f.write_str(name)?,
                     Target::Suffix(suffix) => write!(f, "*{suffix}")?,
                     Target::AnyName => f.write_str("*")?,
-                    Target::Net(IpNet::V4(net)) => write!(f, "{}", Shown(*net))?,
-                    Target::Net(IpNet::V6(net)) => write!(f, "{}", Shown(*net))?,
+                    Target::Net(net) => write!(f, "{}", Shown(*net))?,
                 }
                 match port {
                     Some(port) => write!(f, ":{port}"),
@@ -269,17 +268,15 @@ impl fmt::Display for NetRule {
 }
 
 /// Shows a single-address block as the bare address.
-struct Shown<N>(N);
+struct Shown(IpNet);
 
-impl fmt::Display for Shown<ipnet::Ipv4Net> {
+impl fmt::Display for Shown {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.prefix_len() == 32 { self.0.addr().fmt(f) } else { self.0.fmt(f) }
-    }
-}
-
-impl fmt::Display for Shown<ipnet::Ipv6Net> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.0.prefix_len() == 128 { self.0.addr().fmt(f) } else { self.0.fmt(f) }
+        if self.0.prefix_len() == self.0.max_prefix_len() {
+            self.0.addr().fmt(f)
+        } else {
+            self.0.fmt(f)
+        }
     }
 }
 
