@@ -337,6 +337,37 @@ async fn every_call_gets_a_fresh_instance() {
 }
 
 #[tokio::test]
+async fn no_byte_an_earlier_call_wrote_survives() {
+    // 4 MiB: more than the pool keeps resident per slot, so both ways a slot
+    // is reset between calls (copying written pages back from the image, and
+    // returning the rest to the kernel) are covered. Calls in sequence reuse
+    // the same slot.
+    let (sandbox, c) = load(Policy::deny_all()).await;
+    for _ in 0..3 {
+        let report = call(&sandbox, &c, "residue", json!({ "kib": 4096 })).await;
+        assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
+        let counts = text(&report);
+        let (before, after) = counts.split_once(' ').expect("two counts");
+        assert_eq!(before, "0", "an earlier call's memory survived: {counts}");
+        assert!(
+            after.parse::<usize>().unwrap() >= 4096 * 16,
+            "the scan finds the marker: {counts}"
+        );
+    }
+    // The control: one instance called twice does show the first call's
+    // marker, so a zero above means the memory was reset, not missed.
+    let mut kept = sandbox.reused_instance(&c).await.expect("instantiates");
+    let args = json!({ "kib": 64 }).to_string();
+    kept.call("residue", &args).await.expect("first call");
+    let second = kept.call("residue", &args).await.expect("second call");
+    let counts = match &second.content[0] {
+        corral::sandbox::Content::Text(text) => text.clone(),
+        other => panic!("text expected, got {other:?}"),
+    };
+    assert!(!counts.starts_with("0 "), "a kept instance keeps its memory: {counts}");
+}
+
+#[tokio::test]
 async fn calls_beyond_the_concurrency_limit_are_refused_as_busy() {
     let policy = policy_with(LimitOverrides {
         max_concurrency: Some(1),

@@ -234,3 +234,62 @@ mod tests {
         assert_eq!(corral_sdk::testing::take_events().len(), 3);
     }
 }
+
+/// Arguments of `residue`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ResidueArgs {
+    /// KiB of fresh heap to fill with the marker after the scan.
+    pub kib: u32,
+}
+
+/// A 64-byte block of memory, aligned so the scan can step through memory
+/// by whole blocks.
+#[repr(C, align(64))]
+struct Block([u8; 64]);
+
+/// Byte `i` of the marker. `seed` comes through `black_box`, so the marker
+/// is computed at run time and never sits in the data segment.
+fn marker_byte(seed: u8, i: usize) -> u8 {
+    (i as u8).wrapping_mul(37) ^ seed
+}
+
+/// Counts the 64-byte blocks of this instance's whole linear memory that
+/// hold the marker, fills `kib` KiB of fresh heap with it, and counts again:
+/// `"<before> <after>"`. In a fresh instance `before` is 0 however much an
+/// earlier call wrote; `after` shows the scan finds what it looks for.
+pub fn residue(kib: u32) -> String {
+    let seed = black_box(0x5c_u8);
+    let before = count_marked_blocks(seed);
+    let mut blocks: Vec<Block> = (0..kib as usize * 16).map(|_| Block([0; 64])).collect();
+    for block in &mut blocks {
+        for (i, byte) in block.0.iter_mut().enumerate() {
+            *byte = marker_byte(seed, i);
+        }
+    }
+    black_box(&blocks);
+    let after = count_marked_blocks(seed);
+    format!("{before} {after}")
+}
+
+#[cfg(target_arch = "wasm32")]
+fn count_marked_blocks(seed: u8) -> usize {
+    let end = core::arch::wasm32::memory_size(0) * 65536;
+    // Address 0 is valid wasm memory, but start past it: Rust treats a null
+    // pointer as never dereferenceable.
+    (64..end)
+        .step_by(64)
+        .filter(|&addr| {
+            // SAFETY: every address below memory_size * 64 KiB is mapped in
+            // a wasm instance, and a volatile read of bytes has no validity
+            // requirement.
+            let block = unsafe { core::ptr::read_volatile(addr as *const [u8; 64]) };
+            block.iter().enumerate().all(|(i, &byte)| byte == marker_byte(seed, i))
+        })
+        .count()
+}
+
+/// Natively (unit tests) there is no single linear memory to scan.
+#[cfg(not(target_arch = "wasm32"))]
+fn count_marked_blocks(_seed: u8) -> usize {
+    0
+}

@@ -27,6 +27,7 @@
 //! | `stdin {}` | reads stdin to its end |
 //! | `echo {text}` | an ordinary call, to check the host still serves |
 //! | `counter {}` | bumps a static counter and returns it: 1 in a fresh instance |
+//! | `residue {kib}` | counts marker blocks left in linear memory, writes `kib` KiB of them, counts again |
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -133,6 +134,11 @@ pub fn tools() -> Toolbox {
                 Ok((CALLS.fetch_add(1, Ordering::Relaxed) + 1).to_string())
             },
         ))
+        .with(Tool::new(
+            "residue",
+            "Count marker blocks an earlier call left in memory, then write some",
+            |args: exhaust::ResidueArgs| Ok(exhaust::residue(args.kib)),
+        ))
 }
 
 corral_sdk::export!(tools);
@@ -172,6 +178,7 @@ mod tests {
                 "stdin",
                 "echo",
                 "counter",
+                "residue",
             ]
         );
     }
