@@ -445,9 +445,16 @@ impl McpServer {
                 let _ = out.send(Outgoing::Notification(note));
             }
         };
+        // The call is polled first: one that finishes in its first poll (the
+        // usual case) then never registers the cancel and event wakers, so
+        // its own end (the event sender dropped with the store) does not
+        // wake this task again, and tokio does not wake another worker for
+        // that needless poll. A cancel is seen as soon as the call is
+        // pending: at its next fuel yield or host wait.
         let (outcome, result, fuel) = loop {
             tokio::select! {
                 biased;
+                done = &mut running => break done,
                 _ = &mut cancel => {
                     // Returning drops `running`: the store is dropped, the
                     // wasm interrupted, and the slot freed; a native call
@@ -455,7 +462,6 @@ impl McpServer {
                     return None;
                 }
                 Some(event) = events.recv() => forward(event),
-                done = &mut running => break done,
             }
         };
         while let Ok(event) = events.try_recv() {
