@@ -2,22 +2,32 @@
 //! `test_simple_text` through `corral serve`'s server (session, header checks,
 //! schema check, a fresh wasm instance, metrics) beside a bare hyper server
 //! that echoes the same JSON body, measured in the same run over keep-alive
-//! loopback connections.
+//! loopback connections. Two more rows split the difference: `ping` through
+//! the same server (HTTP, session and JSON-RPC, no call), and the same call
+//! made in-process (sandbox and wasm, no HTTP).
 //!
 //! Reports, for each: p50 latency at concurrency 1 and throughput at
-//! concurrency 32, then the ratios (the figures to quote; absolute times
-//! depend on the machine). Targets: p50 at most 1.5x bare hyper's,
-//! throughput at least 50% of bare hyper's.
+//! concurrency 32, and both as ratios to bare hyper's (the figures to
+//! quote; absolute times depend on the machine). Targets: p50 at most 1.5x
+//! bare hyper's, throughput at least 50% of bare hyper's.
+//!
+//! The targets are measured in interleaved rounds (every target once per
+//! round, [`ROUNDS`] rounds), so a change in the machine's state during the
+//! run (a noisy neighbour, CPU frequency) falls on all of them alike rather
+//! than on whichever ran at that moment.
 //!
 //! Run: `cargo bench --bench http` (`CORRAL_BENCH_SECS` sets the seconds
-//! per throughput run, default 3).
+//! of throughput measurement per target, default 3).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use corral::registry::Registry;
+use corral::sandbox::Sandbox;
 use http_body_util::{BodyExt as _, Full};
 use hyper::client::conn::http1::SendRequest;
 use hyper::service::service_fn;
@@ -26,13 +36,28 @@ use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
 use tokio::net::{TcpListener, TcpStream};
 
-const LATENCY_SAMPLES: usize = 3000;
+/// Rounds of measurement; each measures every target once.
+const ROUNDS: usize = 6;
+/// Latency samples per target per round.
+const SAMPLES_PER_ROUND: usize = 500;
 const WARMUP: usize = 300;
 const CONCURRENCY: usize = 32;
 
+/// What is measured.
+#[derive(Clone)]
+enum Target {
+    /// POSTs of `body` to `addr`, with the session headers when given.
+    Http { addr: SocketAddr, session: Option<String>, body: Bytes },
+    /// The call made through the registry, as the server makes it.
+    InProcess(Arc<(Sandbox, Registry)>),
+}
+
+const TOOL: &str = "test_simple_text";
+
 fn main() {
-    let secs: u64 =
-        std::env::var("CORRAL_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3);
+    let secs: f64 =
+        std::env::var("CORRAL_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+    let slice = Duration::from_secs_f64(secs / ROUNDS as f64);
     let servers =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("server runtime");
     let client =
@@ -41,49 +66,174 @@ fn main() {
     let corral = servers.block_on(start_corral());
     let echo = servers.block_on(start_echo());
     let session = client.block_on(open_session(corral));
-    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": "test_simple_text", "arguments": {} } });
-    let body = Bytes::from(call.to_string());
+    let in_process = servers.block_on(load_in_process());
+    let call = json!({ "jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": { "name": TOOL, "arguments": {} } });
+    let call = Bytes::from(call.to_string());
+    let ping = Bytes::from(json!({ "jsonrpc": "2.0", "id": 1, "method": "ping" }).to_string());
 
-    let targets =
-        [("bare hyper echo", echo, None), ("corral tools/call", corral, Some(session.as_str()))];
-    let mut results = Vec::new();
-    for (name, addr, session) in targets {
-        let p50 = client.block_on(latency_p50(addr, session, body.clone()));
-        if session.is_some() {
-            // Read before the throughput run, so it covers concurrency 1 only.
-            let mean = client.block_on(mean_call_seconds(addr));
-            println!(
-                "{:>18}: mean {:>6.1} µs of host time per call (from /metrics)",
-                "of which the call",
-                mean * 1e6
-            );
-        }
-        let rps =
-            client.block_on(throughput(addr, session, body.clone(), Duration::from_secs(secs)));
-        println!(
-            "{name:>18}: p50 {:>7.1} µs (concurrency 1), {rps:>8.0} req/s (concurrency {CONCURRENCY})",
-            p50.as_secs_f64() * 1e6
-        );
-        results.push((p50, rps));
+    let targets = [
+        ("bare hyper echo", Target::Http { addr: echo, session: None, body: call.clone() }),
+        ("corral ping", Target::Http { addr: corral, session: Some(session.clone()), body: ping }),
+        ("corral tools/call", Target::Http { addr: corral, session: Some(session), body: call }),
+        ("in-process call", Target::InProcess(in_process)),
+    ];
+    // Warm every path up once before the first round.
+    for (_, target) in &targets {
+        measure_latency(&servers, &client, target, WARMUP);
     }
-    let in_process =
-        servers.block_on(async { tokio::spawn(in_process_p50()).await.expect("in-process") });
+    let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); targets.len()];
+    let mut done = vec![0u64; targets.len()];
+    let mut busy = vec![Duration::ZERO; targets.len()];
+    for _ in 0..ROUNDS {
+        for (i, (_, target)) in targets.iter().enumerate() {
+            samples[i].extend(measure_latency(&servers, &client, target, SAMPLES_PER_ROUND));
+        }
+    }
+    let host_mean = client.block_on(mean_call_seconds(corral));
+    for _ in 0..ROUNDS {
+        for (i, (_, target)) in targets.iter().enumerate() {
+            let started = Instant::now();
+            done[i] += measure_throughput(&servers, &client, target, slice);
+            busy[i] += started.elapsed();
+        }
+    }
+
+    let p50 = |i: usize| {
+        let mut sorted = samples[i].clone();
+        sorted.sort();
+        sorted[sorted.len() / 2].as_secs_f64()
+    };
+    let rps = |i: usize| done[i] as f64 / busy[i].as_secs_f64();
     println!(
-        "{:>18}: p50 {:>7.1} µs (the same call without HTTP: sandbox and wasm only)",
-        "in-process call",
-        in_process.as_secs_f64() * 1e6
+        "{:>18}  {:>10}  {:>8}  {:>12}  {:>8}",
+        "", "p50 (c1)", "vs bare", "req/s (c32)", "vs bare"
     );
-    let (bare, corral) = (results[0], results[1]);
-    let latency_ratio = corral.0.as_secs_f64() / bare.0.as_secs_f64();
-    let throughput_ratio = corral.1 / bare.1;
-    println!("p50 ratio corral/bare: {latency_ratio:.2}x (target <= 1.5x)");
-    println!("throughput ratio corral/bare: {:.0}% (target >= 50%)", throughput_ratio * 100.0);
+    for (i, (name, _)) in targets.iter().enumerate() {
+        println!(
+            "{name:>18}  {:>7.1} µs  {:>7.2}x  {:>12.0}  {:>7.0}%",
+            p50(i) * 1e6,
+            p50(i) / p50(0),
+            rps(i),
+            rps(i) / rps(0) * 100.0
+        );
+    }
+    println!(
+        "host time per served call (corral_tool_call_duration_seconds, concurrency 1): mean {:.1} µs",
+        host_mean * 1e6
+    );
+    println!(
+        "targets: tools/call p50 {:.2}x bare hyper's (target <= 1.5x), throughput {:.0}% (target >= 50%)",
+        p50(2) / p50(0),
+        rps(2) / rps(0) * 100.0
+    );
+}
+
+/// `count` sequential requests (or calls) to `target`, each timed.
+fn measure_latency(
+    servers: &tokio::runtime::Runtime,
+    client: &tokio::runtime::Runtime,
+    target: &Target,
+    count: usize,
+) -> Vec<Duration> {
+    match target.clone() {
+        Target::Http { addr, session, body } => client.block_on(async move {
+            let mut conn = connect(addr).await;
+            let mut samples = Vec::with_capacity(count);
+            for _ in 0..count {
+                let start = Instant::now();
+                round_trip(&mut conn, session.as_deref(), body.clone()).await;
+                samples.push(start.elapsed());
+            }
+            samples
+        }),
+        // On a worker of the server runtime, where a served call runs.
+        Target::InProcess(loaded) => servers
+            .block_on(servers.spawn(async move {
+                let (sandbox, registry) = &*loaded;
+                let mut samples = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let start = Instant::now();
+                    let report = registry.call(sandbox, TOOL, "{}", None).await;
+                    samples.push(start.elapsed());
+                    assert!(!report.result.is_error);
+                }
+                samples
+            }))
+            .expect("in-process calls"),
+    }
+}
+
+/// Requests (or calls) completed by [`CONCURRENCY`] clients in `length`.
+fn measure_throughput(
+    servers: &tokio::runtime::Runtime,
+    client: &tokio::runtime::Runtime,
+    target: &Target,
+    length: Duration,
+) -> u64 {
+    let deadline = Instant::now() + length;
+    match target.clone() {
+        Target::Http { addr, session, body } => client.block_on(async move {
+            let mut workers = Vec::new();
+            for worker in 0..CONCURRENCY {
+                let session = session.clone();
+                // Each worker its own request id: ids in flight in a session must differ.
+                let body = with_id(&body, worker);
+                workers.push(tokio::spawn(async move {
+                    let mut conn = connect(addr).await;
+                    let mut done = 0u64;
+                    while Instant::now() < deadline {
+                        round_trip(&mut conn, session.as_deref(), body.clone()).await;
+                        done += 1;
+                    }
+                    done
+                }));
+            }
+            let mut total = 0;
+            for worker in workers {
+                total += worker.await.expect("worker");
+            }
+            total
+        }),
+        Target::InProcess(loaded) => servers.block_on(async move {
+            let mut workers = Vec::new();
+            for _ in 0..CONCURRENCY {
+                let loaded = loaded.clone();
+                workers.push(tokio::spawn(async move {
+                    let (sandbox, registry) = &*loaded;
+                    let mut done = 0u64;
+                    while Instant::now() < deadline {
+                        registry.call(sandbox, TOOL, "{}", None).await;
+                        done += 1;
+                    }
+                    done
+                }));
+            }
+            let mut total = 0;
+            for worker in workers {
+                total += worker.await.expect("worker");
+            }
+            total
+        }),
+    }
+}
+
+/// The conformance component, its tools under their bare names.
+const COMPONENT: &str =
+    "[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n";
+
+/// The sandbox and registry a server builds, for calls without HTTP.
+async fn load_in_process() -> Arc<(Sandbox, Registry)> {
+    let config = corral::config::Config::from_toml(COMPONENT, Path::new("<bench>"), Path::new("."))
+        .expect("config");
+    let sandbox = Sandbox::new(&config.engine).expect("sandbox");
+    let registry = Registry::load(&config, &sandbox).await.expect("registry");
+    Arc::new((sandbox, registry))
 }
 
 /// `corral serve` with the conformance tools on an ephemeral port, ready.
 async fn start_corral() -> SocketAddr {
-    let text = "[server]\nmax_calls_in_flight = 1024\n\n[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n";
-    let config = corral::config::Config::from_toml(text, Path::new("<bench>"), Path::new("."))
+    let text = format!("[server]\nmax_calls_in_flight = 1024\n\n{COMPONENT}");
+    let config = corral::config::Config::from_toml(&text, Path::new("<bench>"), Path::new("."))
         .expect("config");
     let server = corral::http::Server::bind(config, Some("127.0.0.1:0".parse().unwrap()))
         .await
@@ -121,29 +271,6 @@ async fn fetch_metrics(addr: SocketAddr) -> String {
     let response = conn.send_request(req).await.expect("metrics");
     let body = response.into_body().collect().await.expect("body").to_bytes();
     String::from_utf8_lossy(&body).into_owned()
-}
-
-/// p50 of the same tool call made in-process through the registry: what the
-/// sandbox costs, so the HTTP layer's share of the served p50 can be read off.
-async fn in_process_p50() -> Duration {
-    let text =
-        "[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n";
-    let config = corral::config::Config::from_toml(text, Path::new("<bench>"), Path::new("."))
-        .expect("config");
-    let sandbox = corral::sandbox::Sandbox::new(&config.engine).expect("sandbox");
-    let registry = corral::registry::Registry::load(&config, &sandbox).await.expect("registry");
-    for _ in 0..WARMUP {
-        registry.call(&sandbox, "test_simple_text", "{}", None).await;
-    }
-    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
-    for _ in 0..LATENCY_SAMPLES {
-        let start = Instant::now();
-        let report = registry.call(&sandbox, "test_simple_text", "{}", None).await;
-        samples.push(start.elapsed());
-        assert!(!report.result.is_error);
-    }
-    samples.sort();
-    samples[samples.len() / 2]
 }
 
 /// A bare hyper server that answers every POST with its own body as JSON.
@@ -223,49 +350,9 @@ async fn open_session(addr: SocketAddr) -> String {
     session
 }
 
-async fn latency_p50(addr: SocketAddr, session: Option<&str>, body: Bytes) -> Duration {
-    let mut conn = connect(addr).await;
-    for _ in 0..WARMUP {
-        round_trip(&mut conn, session, body.clone()).await;
-    }
-    let mut samples = Vec::with_capacity(LATENCY_SAMPLES);
-    for _ in 0..LATENCY_SAMPLES {
-        let start = Instant::now();
-        round_trip(&mut conn, session, body.clone()).await;
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 /// `body` (a JSON-RPC request) with its `id` set to `id`.
 fn with_id(body: &Bytes, id: usize) -> Bytes {
     let mut message: Value = serde_json::from_slice(body).expect("JSON body");
     message["id"] = json!(id);
     Bytes::from(message.to_string())
-}
-
-async fn throughput(addr: SocketAddr, session: Option<&str>, body: Bytes, length: Duration) -> f64 {
-    let start = Instant::now();
-    let deadline = start + length;
-    let mut workers = Vec::new();
-    for worker in 0..CONCURRENCY {
-        let session = session.map(str::to_owned);
-        // Each worker its own request id: ids in flight in a session must differ.
-        let body = with_id(&body, worker);
-        workers.push(tokio::spawn(async move {
-            let mut conn = connect(addr).await;
-            let mut done = 0u64;
-            while Instant::now() < deadline {
-                round_trip(&mut conn, session.as_deref(), body.clone()).await;
-                done += 1;
-            }
-            done
-        }));
-    }
-    let mut total = 0;
-    for worker in workers {
-        total += worker.await.expect("worker");
-    }
-    total as f64 / start.elapsed().as_secs_f64()
 }
