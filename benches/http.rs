@@ -173,12 +173,11 @@ fn measure_throughput(
     let deadline = Instant::now() + length;
     match target.clone() {
         Target::Http { addr, session, body } => client.block_on(async move {
-            let mut workers = Vec::new();
-            for worker in 0..CONCURRENCY {
+            let workers = (0..CONCURRENCY).map(|worker| {
                 let session = session.clone();
                 // Each worker its own request id: ids in flight in a session must differ.
                 let body = with_id(&body, worker);
-                workers.push(tokio::spawn(async move {
+                tokio::spawn(async move {
                     let mut conn = connect(addr).await;
                     let mut done = 0u64;
                     while Instant::now() < deadline {
@@ -186,19 +185,14 @@ fn measure_throughput(
                         done += 1;
                     }
                     done
-                }));
-            }
-            let mut total = 0;
-            for worker in workers {
-                total += worker.await.expect("worker");
-            }
-            total
+                })
+            });
+            total(workers.collect()).await
         }),
         Target::InProcess(loaded) => servers.block_on(async move {
-            let mut workers = Vec::new();
-            for _ in 0..CONCURRENCY {
+            let workers = (0..CONCURRENCY).map(|_| {
                 let loaded = loaded.clone();
-                workers.push(tokio::spawn(async move {
+                tokio::spawn(async move {
                     let (sandbox, registry) = &*loaded;
                     let mut done = 0u64;
                     while Instant::now() < deadline {
@@ -206,15 +200,20 @@ fn measure_throughput(
                         done += 1;
                     }
                     done
-                }));
-            }
-            let mut total = 0;
-            for worker in workers {
-                total += worker.await.expect("worker");
-            }
-            total
+                })
+            });
+            total(workers.collect()).await
         }),
     }
+}
+
+/// The sum of the workers' counts.
+async fn total(workers: Vec<tokio::task::JoinHandle<u64>>) -> u64 {
+    let mut total = 0;
+    for worker in workers {
+        total += worker.await.expect("worker");
+    }
+    total
 }
 
 /// The conformance component, its tools under their bare names.
