@@ -11,7 +11,10 @@
 //! a new instance from the cached `InstancePre`; the store is dropped when
 //! the call ends, so no state survives between calls and no call can see
 //! another's memory. Instances come from wasmtime's pooling allocator, whose
-//! slots are pre-reserved, so instantiation costs microseconds.
+//! slots are pre-reserved, so instantiation costs microseconds. Before a
+//! slot serves another instance its linear memory is back to the module's
+//! image: the pages the call wrote are copied back from the image (up to
+//! `MEMORY_KEEP_RESIDENT`) and the rest are returned to the kernel.
 //!
 //! # Limits, and how each is enforced
 //!
