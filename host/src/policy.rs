@@ -27,7 +27,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{ComponentConfig, ConfigError, DirMode, EnvValue, LimitOverrides, defaults};
+use crate::config::{
+    ComponentConfig, ConfigError, DirConfig, DirMode, EnvValue, LimitOverrides, defaults,
+};
 use crate::network::NetRules;
 
 /// Everything one component may use.
@@ -194,15 +196,7 @@ impl Policy {
         defaults: LimitOverrides,
     ) -> Result<Policy, ConfigError> {
         let ctx = format!("component {:?}", component.name);
-        let mut dirs = Vec::with_capacity(component.dirs.len());
-        for dir in &component.dirs {
-            dirs.push(DirGrant::resolve(
-                &format!("{ctx}: dir {:?}", dir.guest),
-                &base_dir.join(&dir.host),
-                &dir.guest,
-                dir.mode == DirMode::Rw,
-            )?);
-        }
+        let dirs = resolve_dirs(&ctx, &component.dirs, base_dir)?;
         let env = resolve_env(&ctx, &component.env, base_dir)?;
         let network = NetRules::parse(&component.network)
             .map_err(|err| ConfigError::invalid(format!("{ctx}: network"), err.to_string()))?;
@@ -213,6 +207,26 @@ impl Policy {
             limits: Limits::resolve(component.limits.or(defaults)),
         })
     }
+}
+
+/// Resolves the directory grants of the part named by `ctx` (`component
+/// "x"`, `native "y"`), host paths relative to `base_dir`. Errors name
+/// `ctx` and the grant's guest path.
+pub fn resolve_dirs(
+    ctx: &str,
+    dirs: &[DirConfig],
+    base_dir: &Path,
+) -> Result<Vec<DirGrant>, ConfigError> {
+    dirs.iter()
+        .map(|dir| {
+            DirGrant::resolve(
+                &format!("{ctx}: dir {:?}", dir.guest),
+                &base_dir.join(&dir.host),
+                &dir.guest,
+                dir.mode == DirMode::Rw,
+            )
+        })
+        .collect()
 }
 
 /// Resolves environment values for the part named by `ctx` (`component

@@ -14,9 +14,9 @@
 use std::path::Path;
 
 use super::config::NativeConfig;
-use crate::config::{ConfigError, DirMode};
+use crate::config::ConfigError;
 pub use crate::policy::EnvEntry;
-use crate::policy::{DirGrant, resolve_env};
+use crate::policy::{DirGrant, resolve_dirs, resolve_env};
 
 /// What the launcher needs of a server, resolved at load.
 #[derive(Debug, Clone)]
@@ -41,15 +41,7 @@ impl LaunchSpec {
     ) -> Result<LaunchSpec, ConfigError> {
         let ctx = format!("native {:?}", config.name);
         let env = resolve_env(&ctx, &config.env, base_dir)?;
-        let mut dirs = Vec::with_capacity(config.dirs.len());
-        for dir in &config.dirs {
-            dirs.push(DirGrant::resolve(
-                &format!("{ctx}: dir {:?}", dir.guest),
-                &base_dir.join(&dir.host),
-                &dir.guest,
-                dir.mode == DirMode::Rw,
-            )?);
-        }
+        let dirs = resolve_dirs(&ctx, &config.dirs, base_dir)?;
         Ok(LaunchSpec { config: config.clone(), env, dirs, instance: instance.to_owned() })
     }
 }
