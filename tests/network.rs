@@ -14,11 +14,15 @@ use std::time::Duration;
 use corral::config::LimitOverrides;
 use corral::network::{Decision, NetRules};
 use corral::policy::{Limits, Policy};
-use corral::sandbox::{CallOutcome, CallReport, Content, LoadedComponent, Sandbox};
+use corral::sandbox::{CallOutcome, CallReport, LoadedComponent, Sandbox};
 use serde_json::{Value, json};
 
+#[path = "guest/mod.rs"]
+mod guest;
 #[path = "loopback/mod.rs"]
 mod loopback;
+
+use guest::{call, text};
 
 use loopback::Reply;
 
@@ -49,22 +53,6 @@ async fn load(wasm: &str, policy: Policy) -> (Sandbox, LoadedComponent, Seen) {
     let bytes = std::fs::read(wasm).expect("guest is built");
     let component = sandbox.load("probe", &bytes, policy).await.expect("guest loads");
     (sandbox, component, seen)
-}
-
-async fn call(sandbox: &Sandbox, c: &LoadedComponent, tool: &str, args: Value) -> CallReport {
-    sandbox.call(c, tool, &args.to_string(), None).await
-}
-
-fn text(report: &CallReport) -> String {
-    report
-        .result
-        .content
-        .iter()
-        .filter_map(|c| match c {
-            Content::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect()
 }
 
 fn decisions(seen: &Seen) -> Vec<Decision> {

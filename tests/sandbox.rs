@@ -10,8 +10,13 @@ use std::time::Duration;
 
 use corral::config::{EngineConfig, LimitOverrides};
 use corral::policy::{DirGrant, EnvEntry, Limits, Policy};
-use corral::sandbox::{CallOutcome, CallReport, Content, GuestEvent, LoadedComponent, Sandbox};
+use corral::sandbox::{CallOutcome, CallReport, GuestEvent, LoadedComponent, Sandbox};
 use serde_json::{Value, json};
+
+#[path = "guest/mod.rs"]
+mod guest;
+
+use guest::{call, result_text, text};
 
 const HOSTILE: &str = env!("CORRAL_GUEST_HOSTILE");
 
@@ -28,23 +33,6 @@ async fn load(policy: Policy) -> (Sandbox, LoadedComponent) {
     let wasm = std::fs::read(HOSTILE).expect("hostile guest is built");
     let component = sandbox.load("hostile", &wasm, policy).await.expect("hostile guest loads");
     (sandbox, component)
-}
-
-async fn call(sandbox: &Sandbox, c: &LoadedComponent, tool: &str, args: Value) -> CallReport {
-    sandbox.call(c, tool, &args.to_string(), None).await
-}
-
-fn text(report: &CallReport) -> String {
-    report
-        .result
-        .content
-        .iter()
-        .filter_map(|c| match c {
-            Content::Text(t) => Some(t.as_str()),
-            _ => None,
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 /// Asserts the outcome, and that an ordinary call right after it succeeds.
@@ -360,10 +348,7 @@ async fn no_byte_an_earlier_call_wrote_survives() {
     let args = json!({ "kib": 64 }).to_string();
     kept.call("residue", &args).await.expect("first call");
     let second = kept.call("residue", &args).await.expect("second call");
-    let counts = match &second.content[0] {
-        corral::sandbox::Content::Text(text) => text.clone(),
-        other => panic!("text expected, got {other:?}"),
-    };
+    let counts = result_text(&second);
     assert!(!counts.starts_with("0 "), "a kept instance keeps its memory: {counts}");
 }
 
