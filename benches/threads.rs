@@ -17,8 +17,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
 
-use corral::registry::Registry;
-use corral::sandbox::Sandbox;
+use corral::app::{App, NativeMode};
+use corral::registry::{Lookup, ToolOutput};
+use serde_json::json;
 
 /// Two copies of the conformance component, as `a` and `b`.
 const COMPONENTS: &str = "[[component]]\nname = \"a\"\npath = \"builtin:conformance\"\n\n[[component]]\nname = \"b\"\npath = \"builtin:conformance\"\n";
@@ -26,7 +27,7 @@ const A: &str = "a_test_simple_text";
 const B: &str = "b_test_simple_text";
 const WARMUP: usize = 2000;
 
-type Loaded = Arc<(Sandbox, Registry)>;
+type Loaded = Arc<App>;
 
 fn main() {
     let calls: usize =
@@ -47,16 +48,23 @@ fn main() {
     show("two threads, a sandbox each", &separate);
 }
 
-/// A sandbox with both copies of the component loaded.
+/// A host (one sandbox) with both copies of the component loaded.
 fn load() -> Loaded {
     runtime().block_on(async {
         let config =
             corral::config::Config::from_toml(COMPONENTS, Path::new("<bench>"), Path::new("."))
                 .expect("config");
-        let sandbox = Sandbox::new(&config.engine).expect("sandbox");
-        let registry = Registry::load(&config, &sandbox).await.expect("registry");
-        Arc::new((sandbox, registry))
+        let app = App::start(&config, NativeMode::Skip).expect("app");
+        assert!(app.loaded().await.failures.is_empty());
+        Arc::new(app)
     })
+}
+
+/// One call of `tool`, resolved and run as the doors do; whether it succeeded.
+async fn call(app: &App, tool: &str) -> bool {
+    let Lookup::Found(entry) = app.registry.lookup(tool) else { return false };
+    let done = entry.call(json!({}), None, false).await;
+    matches!(done.output, ToolOutput::Component(ref r) if !r.is_error)
 }
 
 /// Runs `calls` calls of the tool on one thread per entry, all at once;
@@ -67,14 +75,12 @@ fn per_call_us(threads: Vec<(Loaded, &'static str)>, calls: usize) -> Vec<f64> {
         .map(|(loaded, tool)| {
             std::thread::spawn(move || {
                 runtime().block_on(async {
-                    let (sandbox, registry) = &*loaded;
                     for _ in 0..WARMUP {
-                        registry.call(sandbox, tool, "{}", None).await;
+                        call(&loaded, tool).await;
                     }
                     let started = Instant::now();
                     for _ in 0..calls {
-                        let report = registry.call(sandbox, tool, "{}", None).await;
-                        assert!(!report.result.is_error);
+                        assert!(call(&loaded, tool).await);
                     }
                     started.elapsed().as_secs_f64() / calls as f64 * 1e6
                 })

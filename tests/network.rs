@@ -22,7 +22,7 @@ mod guest;
 #[path = "loopback/mod.rs"]
 mod loopback;
 
-use guest::{call, text};
+use guest::{call, structured, text};
 
 use loopback::Reply;
 
@@ -107,7 +107,7 @@ async fn granted_address_is_fetched_over_wasi_http() {
     let rule = server.to_string();
     let (report, seen) = fetch(&[&rule], &format!("http://{server}/")).await;
     assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
-    let result: Value = serde_json::from_str(report.result.structured.as_deref().unwrap()).unwrap();
+    let result: Value = structured(&report);
     assert_eq!(result["status"], 200);
     assert_eq!(result["headers"]["content-type"], "text/html; charset=utf-8");
     let body = result["body"].as_str().unwrap();
@@ -225,7 +225,7 @@ async fn a_redirect_is_returned_not_followed() {
     let server = http_server();
     let (report, seen) = fetch(&[&server.to_string()], &format!("http://{server}/redirect")).await;
     assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
-    let result: Value = serde_json::from_str(report.result.structured.as_deref().unwrap()).unwrap();
+    let result: Value = structured(&report);
     assert_eq!(result["status"], 302);
     assert_eq!(result["headers"]["location"], "http://127.0.0.1:1/");
     assert_eq!(decisions(&seen), [Decision::Allowed], "the target was not contacted");
@@ -244,7 +244,7 @@ async fn post_sends_the_body_with_its_content_type() {
     });
     let report = call(&sandbox, &c, "fetch", args).await;
     assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
-    let result: Value = serde_json::from_str(report.result.structured.as_deref().unwrap()).unwrap();
+    let result: Value = structured(&report);
     assert_eq!(result["body"], "POST application/json {\"q\":1}");
 }
 

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 #[path = "guest/mod.rs"]
 mod guest;
 
-use guest::{call, result_text, text};
+use guest::{call, is_error, result_text, structured, text};
 
 const HOSTILE: &str = env!("CORRAL_GUEST_HOSTILE");
 
@@ -43,7 +43,7 @@ async fn assert_contained(
     outcome: CallOutcome,
 ) {
     assert_eq!(report.outcome, outcome, "result: {}", text(report));
-    assert!(report.result.is_error, "a contained failure is an isError result");
+    assert!(is_error(report), "a contained failure is an isError result");
     let next = call(sandbox, c, "echo", json!({ "text": "still serving" })).await;
     assert_eq!(next.outcome, CallOutcome::Ok, "{}", text(&next));
     assert_eq!(text(&next), "still serving");
@@ -58,7 +58,7 @@ async fn ordinary_call_returns_the_tools_result() {
     let (sandbox, c) = load(Policy::deny_all()).await;
     let report = call(&sandbox, &c, "echo", json!({ "text": "hi" })).await;
     assert_eq!(report.outcome, CallOutcome::Ok);
-    assert!(!report.result.is_error);
+    assert!(!is_error(&report));
     assert_eq!(text(&report), "hi");
     assert!(report.fuel_consumed > 0);
 }
@@ -201,7 +201,7 @@ async fn environment_holds_only_granted_values() {
     let (sandbox, c) = load(policy).await;
     let report = call(&sandbox, &c, "env", json!({})).await;
     assert_eq!(report.outcome, CallOutcome::Ok, "{}", text(&report));
-    let env: Value = serde_json::from_str(report.result.structured.as_deref().unwrap()).unwrap();
+    let env: Value = structured(&report);
     assert_eq!(env, json!({ "GRANTED": "yes" }));
     let args = call(&sandbox, &c, "args", json!({})).await;
     assert_eq!(text(&args), "[]", "no host arguments leak in");
@@ -348,7 +348,7 @@ async fn no_byte_an_earlier_call_wrote_survives() {
     let args = json!({ "kib": 64 }).to_string();
     kept.call("residue", &args).await.expect("first call");
     let second = kept.call("residue", &args).await.expect("second call");
-    let counts = result_text(&second);
+    let counts = result_text(&second.content);
     assert!(!counts.starts_with("0 "), "a kept instance keeps its memory: {counts}");
 }
 

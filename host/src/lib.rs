@@ -1,13 +1,19 @@
 //! Corral: a host for MCP tools that runs every tool as a WebAssembly
 //! component under capability grants and limits.
 //!
-//! The call path, top-down: [`config`] is parsed, [`policy`] resolves what
-//! each component is granted, [`registry`] loads the components through the
-//! [`sandbox`] and names their tools, [`mcp`] speaks the protocol, and
-//! [`http`] serves it over Streamable HTTP with [`metrics`] beside it.
+//! The shape, top-down: the doors ([`http`], [`stdio`]) hand messages to
+//! one MCP core ([`mcp`]), which resolves each call's tool once in the
+//! [`registry`] and calls it through its backend: a component in the
+//! [`sandbox`] (under the grants [`policy`] resolved from [`config`]), or a
+//! native server ([`native`]). Every call ends as one classified outcome
+//! ([`call`]), counted in [`metrics`]. [`app`] assembles all of it from a
+//! config, for every command.
 
+pub mod app;
 pub mod bundled;
+pub mod call;
 pub mod config;
+pub mod framing;
 pub mod http;
 pub mod mcp;
 pub mod metrics;
@@ -16,3 +22,5 @@ pub mod network;
 pub mod policy;
 pub mod registry;
 pub mod sandbox;
+pub mod schema;
+pub mod stdio;

@@ -3,11 +3,13 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
+use corral::app::{App, NativeMode};
 use corral::config::{ComponentConfig, Config, DirConfig, DirMode, EnvValue, LimitOverrides};
-use corral::registry::Registry;
-use corral::sandbox::{GuestEvent, Sandbox};
+use corral::mcp::shapes::CallToolResult;
+use corral::registry::{Lookup, exposed_name};
+use corral::sandbox::GuestEvent;
 
 #[derive(Parser)]
 #[command(name = "corral", version, about = "Run MCP tools as sandboxed WebAssembly components")]
@@ -28,15 +30,20 @@ enum LogFormat {
 #[derive(Subcommand)]
 enum Command {
     /// Serve MCP over Streamable HTTP on /mcp, with /healthz, /readyz and
-    /// /metrics. Without --config, serves the bundled example tools.
+    /// /metrics; or, with --stdio, over stdin and stdout (as desktop clients
+    /// start a server). Without --config, serves the bundled example tools.
     Serve {
         /// The config file; without it, the built-in configuration.
         #[arg(long)]
         config: Option<PathBuf>,
         /// Address to listen on, overriding `[server] listen`
         /// (default 127.0.0.1:7070; port 0 picks a free port).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "stdio")]
         listen: Option<std::net::SocketAddr>,
+        /// Speak MCP over stdin and stdout instead of HTTP: one JSON-RPC
+        /// message per line; logs go to stderr. Ends when stdin closes.
+        #[arg(long)]
+        stdio: bool,
     },
     /// Print the tool definitions (MCP `tools/list` result) of a component
     /// file, or of every component in a config.
@@ -135,12 +142,13 @@ fn init_logging(format: LogFormat, default_filter: &str) {
 
 async fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Serve { config, listen } => {
-            let config = match config {
-                Some(path) => Config::load(&path)?,
-                None => corral::config::builtin(&corral::config::default_data_dir())?,
-            };
-            serve(config, listen).await?;
+        Command::Serve { config, listen, stdio } => {
+            let config = load_config(config.as_deref())?;
+            if stdio {
+                serve_stdio(config).await?;
+            } else {
+                serve(config, listen).await?;
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Tools { component, config } => {
@@ -149,29 +157,38 @@ async fn run(command: Command) -> Result<ExitCode> {
                 (None, Some(path)) => Config::load(&path)?,
                 _ => bail!("give a component file or --config FILE"),
             };
-            let (_, registry) = load(&config).await?;
+            let app = load(&config).await?;
             for native in &config.native {
                 eprintln!(
                     "note: native server {:?} is not started by `corral tools`; `corral serve` lists its tools once it is up",
                     native.name
                 );
             }
-            let tools: Vec<_> = registry.tools().map(corral::mcp::tool_json).collect();
-            println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "tools": tools }))?);
+            let catalog = app.registry.catalog();
+            let tools: Vec<&serde_json::value::RawValue> =
+                catalog.tools().map(|t| &*t.definition).collect();
+            let list: serde_json::Value =
+                serde_json::to_value(serde_json::json!({ "tools": tools }))?;
+            println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Call { component, tool, arguments, config, grants } => {
             call(&component, &tool, &arguments, config.as_deref(), &grants).await
         }
         Command::Check { config } => {
-            let config = match config {
-                Some(path) => Config::load(&path)?,
-                None => corral::config::builtin(&corral::config::default_data_dir())?,
-            };
+            let config = load_config(config.as_deref())?;
             check(&config).await?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// The config file, or the built-in configuration.
+fn load_config(path: Option<&Path>) -> Result<Config> {
+    Ok(match path {
+        Some(path) => Config::load(path)?,
+        None => corral::config::builtin(&corral::config::default_data_dir())?,
+    })
 }
 
 async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<()> {
@@ -181,6 +198,26 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<(
     use std::io::Write as _;
     std::io::stdout().flush()?;
     server.run(shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// `serve --stdio`: nothing but JSON-RPC goes to stdout.
+async fn serve_stdio(config: Config) -> Result<()> {
+    let app = App::start(&config, NativeMode::Start)?;
+    let served = corral::stdio::serve(
+        &app,
+        &config.server,
+        tokio::io::stdin(),
+        tokio::io::stdout(),
+        shutdown_signal(),
+    )
+    .await;
+    app.shutdown().await;
+    if let Err(err) = served {
+        // The client closed stdout: nobody is left to answer.
+        tracing::info!(error = %err, "stdout closed");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -209,10 +246,18 @@ async fn shutdown_signal() {
     }
 }
 
-async fn load(config: &Config) -> Result<(Sandbox, Registry)> {
-    let sandbox = Sandbox::new(&config.engine)?;
-    let registry = Registry::load(config, &sandbox).await?;
-    Ok((sandbox, registry))
+/// Assembles the host without native servers and waits for every
+/// component; a component that does not load is an error here.
+async fn load(config: &Config) -> Result<App> {
+    let app = App::start(config, NativeMode::Skip)?;
+    let loaded = app.loaded().await;
+    if let Some(first) = loaded.failures.first() {
+        for failure in &loaded.failures[1..] {
+            eprintln!("error: {failure}");
+        }
+        bail!("{first}");
+    }
+    Ok(app)
 }
 
 async fn call(
@@ -222,13 +267,17 @@ async fn call(
     config: Option<&Path>,
     grants: &GrantArgs,
 ) -> Result<ExitCode> {
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(arguments)
-        .context("arguments must be a JSON object")?;
+    let arguments: serde_json::Value =
+        match serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(arguments) {
+            Ok(map) => serde_json::Value::Object(map),
+            Err(err) => bail!("arguments must be a JSON object: {err}"),
+        };
     let config = match config {
         None => single_component_config(Path::new(component), grants)?,
         Some(path) => {
             let mut config = Config::load(path)?;
             config.components.retain(|c| c.name == component);
+            config.native.clear();
             let Some(entry) = config.components.first_mut() else {
                 bail!("config {}: no component named {component:?}", path.display());
             };
@@ -237,8 +286,15 @@ async fn call(
             config
         }
     };
-    let (sandbox, registry) = load(&config).await?;
-    let loaded = &registry.components()[0];
+    let namespace =
+        config.components[0].namespace.clone().unwrap_or_else(|| config.components[0].name.clone());
+    let app = load(&config).await?;
+    let exposed = exposed_name(&namespace, tool);
+    let Lookup::Found(entry) = app.registry.lookup(&exposed) else {
+        let known: Vec<String> =
+            app.registry.catalog().tools().map(|t| t.remote.to_string()).collect();
+        bail!("component {component:?} has no tool {tool:?} (its tools: {})", known.join(", "));
+    };
 
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let printer = tokio::spawn(async move {
@@ -253,27 +309,37 @@ async fn call(
             }
         }
     });
-    let report = sandbox.call(loaded, tool, arguments, Some(tx)).await;
+    let done = match entry.input.check(&entry.name, &arguments) {
+        Ok(()) => entry.call(arguments, Some(tx), true).await,
+        Err(message) => {
+            drop(tx);
+            corral::registry::FinishedCall::failed(corral::call::Failure::invalid_arguments(
+                message,
+            ))
+        }
+    };
     let _ = printer.await;
-    for (stream, bytes) in [("stdout", &report.stdio.stdout), ("stderr", &report.stdio.stderr)] {
+    for (stream, bytes) in [("stdout", &done.stdio.stdout), ("stderr", &done.stdio.stderr)] {
         if !bytes.is_empty() {
             eprintln!("[{stream}] {}", String::from_utf8_lossy(bytes).trim_end());
         }
     }
     tracing::info!(
         tool,
-        outcome = report.outcome.as_str(),
-        fuel = report.fuel_consumed,
-        elapsed_us = report.elapsed.as_micros() as u64,
+        outcome = done.outcome.as_str(),
+        fuel = done.fuel,
+        elapsed_us = done.elapsed.as_micros() as u64,
         "call finished"
     );
-    println!("{}", serde_json::to_string_pretty(&corral::mcp::call_result_json(&report.result))?);
-    Ok(if report.result.is_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    let result = serde_json::to_value(CallToolResult { output: &done.output, stateless: None })?;
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    let is_error = result.get("isError") == Some(&serde_json::Value::Bool(true));
+    Ok(if is_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 async fn check(config: &Config) -> Result<()> {
-    let (sandbox, registry) = load(config).await?;
-    let engine = sandbox.settings();
+    let app = load(config).await?;
+    let engine = app.sandbox.settings();
     println!(
         "engine: max_instances = {}, max_wasm_stack_kib = {}, compile cache = {}",
         engine.max_instances,
@@ -286,7 +352,8 @@ async fn check(config: &Config) -> Result<()> {
             (false, Some(dir)) => dir.display().to_string(),
         }
     );
-    for component in registry.components() {
+    let status = app.registry.status();
+    for component in &app.loaded().await.components {
         let policy = component.policy();
         let limits = &policy.limits;
         println!("component \"{}\"", component.name());
@@ -295,11 +362,11 @@ async fn check(config: &Config) -> Result<()> {
             component.compile_time.as_secs_f64() * 1e3,
             if component.from_cache { " (from cache)" } else { "" }
         );
-        let tools: Vec<_> = registry
-            .tools()
-            .filter(|t| registry.component_of(t).name() == component.name())
-            .map(|t| t.name.as_str())
-            .collect();
+        let tools: Vec<&str> = status
+            .iter()
+            .find(|s| &*s.name == component.name())
+            .map(|s| s.tools.iter().map(|t| &**t).collect())
+            .unwrap_or_default();
         println!("  tools: {}", tools.join(", "));
         if policy.dirs.is_empty() {
             println!("  dirs: none");
@@ -339,7 +406,7 @@ async fn check(config: &Config) -> Result<()> {
             );
         }
     }
-    if config.native.iter().any(|n| n.launcher == corral::native::Launcher::Docker) {
+    if config.native.iter().any(|n| n.launcher == corral::config::Launcher::Docker) {
         match corral::native::launcher::engine_version().await {
             Ok(version) => println!("docker engine: reachable (version {version})"),
             Err(err) => println!("docker engine: UNREACHABLE: {err}"),
@@ -353,12 +420,12 @@ async fn check(config: &Config) -> Result<()> {
 
 /// The effective settings of one `[[native]]` server (not started: its
 /// secrets are read and its directories checked, nothing more).
-async fn print_native(native: &corral::native::NativeConfig, base_dir: &Path) -> Result<()> {
+async fn print_native(native: &corral::config::NativeConfig, base_dir: &Path) -> Result<()> {
     use corral::native::launcher::{EnvEntry, LaunchSpec};
     let spec = LaunchSpec::resolve(native, base_dir, "check")?;
     println!("native \"{}\"", native.name);
     match native.launcher {
-        corral::native::Launcher::Docker => {
+        corral::config::Launcher::Docker => {
             let image = native.image.as_deref().unwrap_or_default();
             let presence = match corral::native::launcher::image_present(image).await {
                 Ok(true) => "present".to_owned(),
@@ -370,7 +437,7 @@ async fn print_native(native: &corral::native::NativeConfig, base_dir: &Path) ->
                 native.command
             )
         }
-        corral::native::Launcher::Process => {
+        corral::config::Launcher::Process => {
             println!(
                 "  launcher: process (NO isolation: development and tests only), command {:?}",
                 native.command

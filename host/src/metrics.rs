@@ -31,8 +31,8 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::call::CallOutcome;
 use crate::network::Decision;
-use crate::sandbox::CallOutcome;
 
 /// The `tool` label of calls naming a tool that does not exist.
 pub const UNKNOWN_TOOL_LABEL: &str = "_unknown";

@@ -1,24 +1,43 @@
-"""End-to-end check of `corral serve` with the official Python MCP SDK.
+"""End-to-end check of Corral with the official Python MCP SDK as the client.
 
-Run by tests/http.rs (`python_sdk_client_*`) as
-`python3 tests/e2e/mcp_client.py URL`; prints one JSON object describing
-what the client saw, which the Rust test asserts on. Needs `mcp==2.3.0`.
+Run by tests/http/python_sdk.rs and tests/stdio.rs as
 
-The client is the SDK's high-level `Client` in its default `auto` mode: it
-probes `server/discover` (revision 2026-07-28) first and must fall back to
-the `initialize` handshake when Corral answers -32601.
+    python3 tests/e2e/mcp_client.py MODE URL
+    python3 tests/e2e/mcp_client.py MODE stdio CORRAL_BINARY [ARGS...]
+
+where MODE is the SDK's `mode`: `auto` (probe `server/discover`, use
+MCP 2026-07-28 when the server offers it) or `legacy` (the 2025-11-25
+initialize handshake). Prints one JSON object describing what the client
+saw, which the Rust test asserts on. Needs `mcp==2.3.0`.
 """
 
 import json
 import sys
 
 import anyio
-from mcp import Client
+from mcp import Client, StdioServerParameters
 
 RESULT = {}
 
 
-async def main(url: str) -> None:
+def server_from(argv):
+    if argv[0] == "stdio":
+        return StdioServerParameters(command=argv[1], args=argv[2:])
+    return argv[0]
+
+
+async def list_all(client):
+    names = []
+    cursor = None
+    while True:
+        page = await client.list_tools(cursor=cursor, cache_mode="bypass")
+        names.extend(tool.name for tool in page.tools)
+        cursor = page.next_cursor
+        if cursor is None:
+            return names
+
+
+async def main(mode, server):
     logs = []
     progress = []
 
@@ -28,23 +47,18 @@ async def main(url: str) -> None:
     async def on_progress(done, total, message):
         progress.append([done, total])
 
-    async with Client(url, logging_callback=on_log) as client:
-        RESULT["protocol_version"] = client.session.protocol_version
-        RESULT["server_name"] = client.session.initialize_result.server_info.name
+    # 2026-07-28 sends log messages only to requests that ask for them.
+    log_level = "debug" if mode == "auto" else None
+    async with Client(server, mode=mode, logging_callback=on_log, log_level=log_level) as client:
+        RESULT["protocol_version"] = client.protocol_version
+        RESULT["server_name"] = client.server_info.name if client.server_info else None
 
-        names = []
-        cursor = None
-        while True:
-            page = await client.list_tools(cursor=cursor, cache_mode="bypass")
-            names.extend(tool.name for tool in page.tools)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        RESULT["tools"] = names
-
+        # The server answers while its components load; a call waits for
+        # its tool's component, so after it every bundled tool is listed.
         simple = await client.call_tool("test_simple_text", {})
         RESULT["simple_text"] = [c.text for c in simple.content]
         RESULT["simple_is_error"] = simple.is_error
+        RESULT["tools"] = await list_all(client)
 
         bad = await client.call_tool("json_schema_2020_12_tool", {"name": 42})
         RESULT["invalid_arguments_is_error"] = bad.is_error
@@ -54,20 +68,30 @@ async def main(url: str) -> None:
 
         await client.call_tool("test_tool_with_logging", {})
         RESULT["logs_at_debug"] = list(logs)
-        await client.set_logging_level("error")
         logs.clear()
-        await client.call_tool("test_tool_with_logging", {})
-        RESULT["logs_at_error"] = list(logs)
+        if mode == "legacy":
+            await client.set_logging_level("error")
+            await client.call_tool("test_tool_with_logging", {})
+            RESULT["logs_at_error"] = list(logs)
 
-        # Cancellation: abandon a slow call; the SDK sends notifications/cancelled.
+        # Cancellation: abandon a slow call; the SDK sends
+        # notifications/cancelled (or, on 2026-07-28 over HTTP, closes the
+        # response stream).
         with anyio.move_on_after(0.05) as scope:
             await client.call_tool("test_reconnection", {})
         RESULT["cancelled_client_side"] = scope.cancelled_caught
-        # The session still works after a cancellation.
-        await client.session.send_ping()
-        RESULT["ping_after_cancel"] = True
+        # The connection still works after a cancellation.
+        again = await client.call_tool("test_simple_text", {})
+        RESULT["call_after_cancel"] = not again.is_error
+
+    if mode == "auto":
+        # Without a log level, a 2026-07-28 client gets no log messages.
+        logs.clear()
+        async with Client(server, mode=mode, logging_callback=on_log) as quiet:
+            await quiet.call_tool("test_tool_with_logging", {})
+        RESULT["logs_without_level"] = list(logs)
 
 
 if __name__ == "__main__":
-    anyio.run(main, sys.argv[1])
+    anyio.run(main, sys.argv[1], server_from(sys.argv[2:]))
     print(json.dumps(RESULT))

@@ -60,7 +60,7 @@ fn tools_list_pages_with_an_opaque_cursor() {
     let mut sorted = names.clone();
     sorted.sort();
     assert_eq!(names, sorted);
-    assert_eq!(names.len(), 10);
+    assert_eq!(names.len(), 12);
     assert!(names.contains(&"test_simple_text".to_owned()));
     let bad = server.request(&session, 4, "tools/list", json!({ "cursor": "%%%" }));
     assert_eq!(bad.code(), -32602);

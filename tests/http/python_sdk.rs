@@ -6,16 +6,14 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// The official Python MCP SDK (`pip install mcp==2.3.0`) drives a session:
-/// `server/discover` probe and fallback, initialize, paged list, calls,
-/// progress, logging with setLevel, and cancellation.
-#[test]
-fn python_sdk_client_runs_the_whole_flow() {
-    let server = shared();
+/// Runs `tests/e2e/mcp_client.py` in `mode` against `server` (a URL, or
+/// `stdio` and a command line) and returns what the client saw.
+pub fn python_client(mode: &str, server: &[&str]) -> Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/mcp_client.py");
     let output = std::process::Command::new("python3")
         .arg(&script)
-        .arg(server.url())
+        .arg(mode)
+        .args(server)
         .output()
         .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
     assert!(
@@ -23,16 +21,39 @@ fn python_sdk_client_runs_the_whole_flow() {
         "the Python MCP client failed (is `mcp==2.3.0` installed?):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let seen: Value = serde_json::from_slice(&output.stdout).expect("client prints JSON");
-    assert_eq!(seen["protocol_version"], json!("2025-11-25"));
+    serde_json::from_slice(&output.stdout).expect("client prints JSON")
+}
+
+/// What both revisions see alike: every bundled tool, results, argument
+/// checks, progress, logs, and a working connection after a cancellation.
+pub fn assert_common_flow(seen: &Value) {
     assert_eq!(seen["server_name"], json!("corral"));
-    assert_eq!(seen["tools"].as_array().unwrap().len(), 19);
+    assert_eq!(seen["tools"].as_array().unwrap().len(), 21, "{seen}");
     assert_eq!(seen["simple_text"], json!(["This is a simple text response for testing."]));
     assert_eq!(seen["simple_is_error"], json!(false));
     assert_eq!(seen["invalid_arguments_is_error"], json!(true));
     assert_eq!(seen["progress"], json!([[0.0, 100.0], [50.0, 100.0], [100.0, 100.0]]));
     assert_eq!(seen["logs_at_debug"].as_array().unwrap().len(), 3);
-    assert_eq!(seen["logs_at_error"], json!([]));
     assert_eq!(seen["cancelled_client_side"], json!(true));
-    assert_eq!(seen["ping_after_cancel"], json!(true));
+    assert_eq!(seen["call_after_cancel"], json!(true));
+}
+
+/// The Python SDK's default mode probes `server/discover` and speaks
+/// 2026-07-28: no session, log messages only when a request asks for them.
+#[test]
+fn python_sdk_auto_mode_speaks_2026_07_28_over_http() {
+    let seen = python_client("auto", &[&shared().url()]);
+    assert_eq!(seen["protocol_version"], json!("2026-07-28"));
+    assert_common_flow(&seen);
+    assert_eq!(seen["logs_without_level"], json!([]));
+}
+
+/// The Python SDK in legacy mode: the 2025-11-25 initialize handshake, a
+/// session, `logging/setLevel`.
+#[test]
+fn python_sdk_legacy_mode_speaks_2025_11_25_over_http() {
+    let seen = python_client("legacy", &[&shared().url()]);
+    assert_eq!(seen["protocol_version"], json!("2025-11-25"));
+    assert_common_flow(&seen);
+    assert_eq!(seen["logs_at_error"], json!([]));
 }

@@ -116,16 +116,13 @@ fn unknown_method_is_200_with_code_32601_and_the_request_id() {
 }
 
 #[test]
-fn server_discover_probe_gets_32601_listing_supported_versions() {
-    // A 2026-07-28 client probes before any session and with its own version.
+fn server_discover_without_meta_is_400_invalid_params() {
+    // A 2026-07-28 request must carry its envelope in _meta.
     let probe = json!({ "jsonrpc": "2.0", "id": 1, "method": "server/discover", "params": {} });
     let reply = shared().post(None, &probe, &[("mcp-protocol-version", "2026-07-28")]);
-    assert_eq!(reply.status, 200);
-    assert_eq!(reply.code(), -32601);
-    assert_eq!(
-        reply.json()["error"]["data"]["supportedVersions"],
-        json!(["2025-11-25", "2025-06-18", "2025-03-26"])
-    );
+    assert_eq!(reply.status, 400);
+    assert_eq!(reply.code(), -32602);
+    assert_eq!(reply.json()["id"], json!(1));
 }
 
 #[test]

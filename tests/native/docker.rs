@@ -216,7 +216,7 @@ fn a_call_never_answered_times_out_and_the_server_keeps_serving() {
     );
     assert_eq!(
         text(&result),
-        "native server \"echo\": tool call timed out: no answer within 2000 ms (call_timeout_ms); the server was sent notifications/cancelled"
+        "native server \"echo\": tool call timed out: it ran past the 2000 ms time limit (call_timeout_ms); the server was sent notifications/cancelled"
     );
     assert_eq!(
         metric_value(

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::config::RateLimitConfig;
+use crate::config::RateLimitConfig;
 
 /// Clients whose buckets are tracked before full ones are dropped.
 pub const MAX_TRACKED_CLIENTS: usize = 10_000;

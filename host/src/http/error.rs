@@ -1,10 +1,21 @@
-//! Errors of the HTTP transport and their responses.
+//! Refusals of the HTTP door, and the HTTP status of every MCP answer.
 //!
-//! [`HttpError::status_and_code`] is the one place that decides the HTTP
-//! status and JSON-RPC code of every refusal; protocol errors keep the code
-//! [`McpError::code`] gives them. Every error response to `/mcp` is a
-//! JSON-RPC error object (`id` null when the request's id is unknown), so a
-//! client can always read why.
+//! [`status_of`] is the one place that decides the status of an MCP error
+//! response; [`HttpError::into_response`] the one that answers a request
+//! the door refused before the MCP core saw it. Every error response to
+//! `/mcp` is a JSON-RPC error object (`id` null when the request's id is
+//! unknown), so a client can always read why.
+//!
+//! | error | 2025-11-25 | 2026-07-28 |
+//! | --- | --- | --- |
+//! | parse error `-32700`, invalid request `-32600` | 400 | 400 |
+//! | invalid params `-32602` | 200 | 400 |
+//! | method not found `-32601` | 200 | 404 |
+//! | header mismatch `-32020`, unsupported version `-32022` | - | 400 |
+//! | busy `-32000` (`server.max_calls_in_flight`) | 503 + `Retry-After` | 503 + `Retry-After` |
+//! | no session `-32000`, unsupported `MCP-Protocol-Version` `-32000` | 400 | - |
+//! | unknown session `-32001` | 404 | - |
+//! | internal error `-32603` | 500 | 500 |
 
 use std::time::Duration;
 
@@ -13,9 +24,9 @@ use hyper::header::{self, HeaderValue};
 use serde_json::json;
 
 use super::{Response, json_response};
-use crate::mcp::{McpError, RequestId};
+use crate::mcp::McpError;
 
-/// Why a request was refused or failed.
+/// Why the door refused a request before the MCP core saw it.
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// No such endpoint.
@@ -27,6 +38,12 @@ pub enum HttpError {
         /// The `Allow` header value.
         allow: &'static str,
     },
+    /// `GET` or `DELETE /mcp` with sessions turned off.
+    #[error(
+        "method not allowed: this server speaks only MCP 2026-07-28, without sessions \
+         ([server] legacy_sessions = false), so there is no session stream to open or end; use POST"
+    )]
+    SessionsOff,
     /// The `Host` header names something other than this server.
     #[error("forbidden: Host {0:?} is not allowed (server.allowed_hosts)")]
     HostNotAllowed(String),
@@ -60,26 +77,9 @@ pub enum HttpError {
     /// The body could not be read.
     #[error("bad request: cannot read the body: {0}")]
     BodyRead(String),
-    /// A request other than `initialize` came without `Mcp-Session-Id`.
-    #[error("bad request: Mcp-Session-Id header is required (send initialize first to get one)")]
-    MissingSession,
-    /// The session does not exist (any more).
+    /// A session operation (`GET`, `DELETE`) the MCP core refused.
     #[error("{0}")]
-    Session(#[from] crate::mcp::SessionError),
-    /// `MCP-Protocol-Version` names a revision this server does not speak.
-    #[error("bad request: unsupported MCP-Protocol-Version {0:?}; supported: {supported}", supported = crate::mcp::protocol::SUPPORTED_VERSIONS.join(", "))]
-    UnsupportedVersion(String),
-    /// The components are still loading.
-    #[error("service unavailable: the server is starting; retry shortly")]
-    Starting,
-    /// A JSON-RPC error for the request with `id`.
-    #[error("{error}")]
-    Mcp {
-        /// The protocol error.
-        error: McpError,
-        /// The request's id, when it could be read.
-        id: Option<RequestId>,
-    },
+    Session(McpError),
 }
 
 /// Whole seconds for `Retry-After`, at least 1.
@@ -87,16 +87,36 @@ fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
+/// Implementation-defined server error: the transport refused the request.
+const TRANSPORT: i64 = -32000;
+
+/// The HTTP status of an MCP error response, by the generation it answers.
+pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
+    match error {
+        McpError::Parse(_) | McpError::BatchNotSupported | McpError::InvalidRequest(_) => {
+            StatusCode::BAD_REQUEST
+        }
+        McpError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        McpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        McpError::SessionRequired | McpError::VersionHeader(_) => StatusCode::BAD_REQUEST,
+        McpError::SessionNotFound => StatusCode::NOT_FOUND,
+        McpError::HeaderMismatch(_) | McpError::UnsupportedVersion { .. } => {
+            StatusCode::BAD_REQUEST
+        }
+        McpError::MethodNotFound(_) if stateless => StatusCode::NOT_FOUND,
+        McpError::InvalidParams(_) if stateless => StatusCode::BAD_REQUEST,
+        // A well-formed request of a session, answered with an error.
+        McpError::MethodNotFound(_) | McpError::InvalidParams(_) => StatusCode::OK,
+    }
+}
+
 impl HttpError {
-    /// The HTTP status and JSON-RPC code of the error: the one mapping.
-    pub fn status_and_code(&self) -> (StatusCode, i64) {
-        /// Implementation-defined server error: the transport refused the request.
-        const TRANSPORT: i64 = -32000;
-        /// The session is unknown (the code the reference SDKs use).
-        const SESSION_NOT_FOUND: i64 = -32001;
+    fn status_and_code(&self) -> (StatusCode, i64) {
         match self {
             HttpError::NotFound => (StatusCode::NOT_FOUND, TRANSPORT),
-            HttpError::MethodNotAllowed { .. } => (StatusCode::METHOD_NOT_ALLOWED, TRANSPORT),
+            HttpError::MethodNotAllowed { .. } | HttpError::SessionsOff => {
+                (StatusCode::METHOD_NOT_ALLOWED, TRANSPORT)
+            }
             HttpError::HostNotAllowed(_) | HttpError::OriginNotAllowed(_) => {
                 (StatusCode::FORBIDDEN, TRANSPORT)
             }
@@ -106,26 +126,7 @@ impl HttpError {
             HttpError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, TRANSPORT),
             HttpError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, TRANSPORT),
             HttpError::BodyRead(_) => (StatusCode::BAD_REQUEST, TRANSPORT),
-            HttpError::MissingSession | HttpError::UnsupportedVersion(_) => {
-                (StatusCode::BAD_REQUEST, TRANSPORT)
-            }
-            HttpError::Session(crate::mcp::SessionError::Unknown) => {
-                (StatusCode::NOT_FOUND, SESSION_NOT_FOUND)
-            }
-            HttpError::Session(_) => (StatusCode::INTERNAL_SERVER_ERROR, TRANSPORT),
-            HttpError::Starting => (StatusCode::SERVICE_UNAVAILABLE, TRANSPORT),
-            HttpError::Mcp { error, .. } => {
-                let status = match error {
-                    McpError::Parse(_)
-                    | McpError::BatchNotSupported
-                    | McpError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-                    McpError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-                    McpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-                    // A well-formed request answered with an error.
-                    McpError::MethodNotFound(_) | McpError::InvalidParams(_) => StatusCode::OK,
-                };
-                (status, error.code())
-            }
+            HttpError::Session(error) => (status_of(error, false), error.code()),
         }
     }
 
@@ -133,19 +134,19 @@ impl HttpError {
     /// the status calls for.
     pub fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        let body = match &self {
-            HttpError::Mcp { error, id } => error.to_response(id.as_ref()),
-            other => json!({
-                "jsonrpc": "2.0",
-                "id": null,
-                "error": { "code": code, "message": other.to_string() }
-            }),
-        };
-        let mut response = json_response(status, &body);
+        let body = json!({
+            "jsonrpc": "2.0",
+            "id": null,
+            "error": { "code": code, "message": self.to_string() }
+        });
+        let mut response = json_response(status, body.to_string());
         let headers = response.headers_mut();
         match &self {
             HttpError::MethodNotAllowed { allow } => {
                 headers.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            HttpError::SessionsOff => {
+                headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
             }
             HttpError::Unauthorized { invalid } => {
                 let value = if *invalid {
@@ -159,11 +160,27 @@ impl HttpError {
                 headers
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*retry_after)));
             }
-            HttpError::Starting | HttpError::Mcp { error: McpError::Busy { .. }, .. } => {
-                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
             _ => {}
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stateless_method_not_found_is_404_and_a_session_one_200() {
+        let error = McpError::MethodNotFound("x".into());
+        assert_eq!(status_of(&error, true), StatusCode::NOT_FOUND);
+        assert_eq!(status_of(&error, false), StatusCode::OK);
+    }
+
+    #[test]
+    fn header_and_version_refusals_are_400() {
+        assert_eq!(status_of(&McpError::HeaderMismatch("x".into()), true), StatusCode::BAD_REQUEST);
+        let unsupported = McpError::UnsupportedVersion { requested: "v".into() };
+        assert_eq!(status_of(&unsupported, true), StatusCode::BAD_REQUEST);
     }
 }

@@ -1,26 +1,29 @@
 //! Server-Sent Events: the streams of Streamable HTTP.
 //!
-//! - A POST whose call sends notifications is answered with a stream that
-//!   carries them, then the response, then ends. A call that never sends a
-//!   notification is answered with plain JSON instead: the transport waits
-//!   for the call's first message and picks the form from it.
-//! - GET `/mcp` opens the session's standalone stream, which carries
-//!   server-initiated notifications (`notifications/tools/list_changed`)
-//!   and a keep-alive comment every `server.sse_keepalive_secs`; it ends
-//!   when the session ends or the server shuts down. Events carry no `id`:
-//!   streams are not resumable, so a client that loses one re-sends or
-//!   re-opens rather than waiting to resume.
+//! - A POST answered over time (a call that sends notifications, a
+//!   `subscriptions/listen`) gets a stream that carries the notifications,
+//!   then the response, then ends. A call that never sends a notification
+//!   is answered with plain JSON instead: the door waits for its first
+//!   message and picks the form from it.
+//! - `GET /mcp` opens a 2025-11-25 session's standalone stream of server
+//!   notifications (`notifications/tools/list_changed`).
+//! - An idle stream gets a keep-alive comment every
+//!   `server.sse_keepalive_secs`, so that proxies do not close it.
 //! - Each event is `event: message` with one JSON-RPC message as `data`.
+//!   Events carry no `id`: streams are not resumable, so a client that loses
+//!   one re-sends or re-opens rather than waiting to resume.
+//! - A stream whose client went away stops: its producer sees the channel
+//!   closed. Whether the work behind it stops too is the MCP core's
+//!   decision ([`crate::mcp::Stream::cancel_on_drop`]).
 
 use std::convert::Infallible;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{BufMut as _, Bytes, BytesMut};
 use hyper::body::{Body as HttpBody, Frame};
-use serde_json::Value;
-use tokio::sync::{broadcast, mpsc, watch};
+use tokio::sync::mpsc;
 
 use crate::mcp::Outgoing;
 
@@ -45,66 +48,58 @@ impl HttpBody for SseBody {
     }
 }
 
-/// One SSE event carrying a JSON-RPC message.
-pub fn event(message: &Value) -> Bytes {
-    Bytes::from(format!("event: message\ndata: {message}\n\n"))
+/// One SSE event carrying a serialized JSON-RPC message.
+pub fn event(message: &[u8]) -> Bytes {
+    let mut event = BytesMut::with_capacity(message.len() + 24);
+    event.put_slice(b"event: message\ndata: ");
+    event.put_slice(message);
+    event.put_slice(b"\n\n");
+    event.freeze()
 }
 
-/// A stream that sends `first`, then the rest of a call's messages, and ends
-/// after the response (or when the call is cancelled).
-pub fn call_stream(
+/// A stream that sends `first`, then the rest of the messages, with
+/// keep-alives while idle, and ends after the response (or when the
+/// producer stops without one). A standalone stream opens with a comment,
+/// so the client sees it is live before any notification.
+pub fn stream(
     first: Option<Outgoing>,
     mut rest: mpsc::UnboundedReceiver<Outgoing>,
-) -> SseBody {
-    let (tx, rx) = mpsc::channel(BUFFERED_EVENTS);
-    tokio::spawn(async move {
-        let mut next = first;
-        while let Some(message) = next {
-            let (value, last) = match message {
-                Outgoing::Notification(value) => (value, false),
-                Outgoing::Response(value) => (value, true),
-            };
-            // A closed body means the client went away; the call goes on.
-            if tx.send(event(&value)).await.is_err() || last {
-                return;
-            }
-            next = rest.recv().await;
-        }
-    });
-    SseBody { rx }
-}
-
-/// The standalone GET stream: server notifications and keep-alives until the
-/// session closes or the server shuts down.
-pub fn standalone_stream(
-    mut notifications: broadcast::Receiver<Value>,
-    mut session_closed: watch::Receiver<bool>,
-    mut shutdown: watch::Receiver<bool>,
     keepalive: Duration,
+    standalone: bool,
 ) -> SseBody {
     let (tx, rx) = mpsc::channel(BUFFERED_EVENTS);
     tokio::spawn(async move {
-        if tx.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
+        if standalone && tx.send(Bytes::from_static(b": stream open\n\n")).await.is_err() {
             return;
         }
+        let mut next = first;
         let mut ticker = tokio::time::interval(keepalive);
         ticker.tick().await;
         loop {
-            let chunk = tokio::select! {
-                _ = session_closed.wait_for(|closed| *closed) => return,
-                _ = shutdown.wait_for(|down| *down) => return,
-                _ = ticker.tick() => Bytes::from_static(b": keep-alive\n\n"),
-                message = notifications.recv() => match message {
-                    Ok(message) => event(&message),
-                    // Missed notifications: a list_changed is idempotent,
-                    // so sending the next one is enough.
-                    Err(broadcast::error::RecvError::Lagged(_)) => continue,
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
+            let Some(message) = next.take() else {
+                tokio::select! {
+                    message = rest.recv() => match message {
+                        Some(message) => next = Some(message),
+                        None => return,
+                    },
+                    _ = ticker.tick() => {
+                        if tx.send(Bytes::from_static(b": keep-alive\n\n")).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+                continue;
             };
-            if tx.send(chunk).await.is_err() {
+            let (bytes, last) = match message {
+                Outgoing::Notification(bytes) => (bytes, false),
+                Outgoing::Response(answer) => (answer.body, true),
+            };
+            // A closed body means the client went away; dropping `rest`
+            // tells the producer.
+            if tx.send(event(&bytes)).await.is_err() || last {
                 return;
             }
+            ticker.reset();
         }
     });
     SseBody { rx }
@@ -113,11 +108,10 @@ pub fn standalone_stream(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
 
     #[test]
     fn an_event_is_one_data_line_and_a_blank_line() {
-        let bytes = event(&json!({ "jsonrpc": "2.0", "method": "x" }));
+        let bytes = event(br#"{"jsonrpc":"2.0","method":"x"}"#);
         assert_eq!(&bytes[..], b"event: message\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"x\"}\n\n");
     }
 }

@@ -1,6 +1,6 @@
-//! JSON-RPC 2.0 framing as MCP uses it: one message per body, no batches.
+//! JSON-RPC 2.0 as MCP uses it: one message at a time, no batches.
 //!
-//! - A body must be one JSON object. An array (a JSON-RPC batch, which MCP
+//! - A message must be one JSON object. An array (a JSON-RPC batch, which MCP
 //!   revision 2025-06-18 removed) is refused with [`McpError::BatchNotSupported`].
 //! - `jsonrpc` must be `"2.0"`; `method` a string; `id`, when present, a
 //!   string or an integer (MCP forbids `null` ids).
@@ -9,9 +9,14 @@
 //!   server sends no requests, so responses are accepted and ignored).
 //!
 //! Errors are [`McpError`], whose [`McpError::code`] is the one place an
-//! error becomes a JSON-RPC code.
+//! error becomes a JSON-RPC code. Responses and notifications are written
+//! here, serialized once into the bytes a transport sends.
 
+use bytes::Bytes;
+use serde::Serialize;
 use serde_json::{Map, Value, json};
+
+use super::protocol;
 
 /// The protocol-level errors of MCP: each becomes a JSON-RPC error response.
 ///
@@ -19,16 +24,16 @@ use serde_json::{Map, Value, json};
 /// timeout) are not here: they are `isError` results.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum McpError {
-    /// The body is not JSON.
+    /// The message is not JSON.
     #[error("parse error: {0}")]
     Parse(String),
-    /// The body is a JSON array.
+    /// The message is a JSON array.
     #[error(
         "invalid request: JSON-RPC batches are not supported (MCP 2025-06-18 removed them); \
          send one message per request"
     )]
     BatchNotSupported,
-    /// The body is JSON but not a JSON-RPC 2.0 message.
+    /// The message is JSON but not a JSON-RPC 2.0 message, or not allowed here.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
     /// No such method, or one this server does not offer.
@@ -48,6 +53,37 @@ pub enum McpError {
     /// Something failed in the host itself.
     #[error("internal error: {0}")]
     Internal(String),
+    /// 2025-11-25 over HTTP: a request other than `initialize` came without
+    /// `Mcp-Session-Id`.
+    #[error(
+        "bad request: Mcp-Session-Id header is required (send initialize first to get one, \
+         or send MCP 2026-07-28 requests with per-request _meta)"
+    )]
+    SessionRequired,
+    /// 2025-11-25: the session does not exist (any more).
+    #[error("session not found: it was never created, was deleted, or expired; initialize again")]
+    SessionNotFound,
+    /// 2025-11-25 over HTTP: `MCP-Protocol-Version` names a revision this
+    /// server does not speak.
+    #[error(
+        "bad request: unsupported MCP-Protocol-Version {0:?}; supported: {supported}",
+        supported = protocol::ALL_VERSIONS.join(", ")
+    )]
+    VersionHeader(String),
+    /// 2026-07-28 over HTTP: a header disagrees with the body, is missing,
+    /// or is malformed.
+    #[error("header mismatch: {0}")]
+    HeaderMismatch(String),
+    /// 2026-07-28: the request's protocol version is not one this server
+    /// serves per request.
+    #[error(
+        "unsupported protocol version {requested:?}; supported: {supported}",
+        supported = protocol::STATELESS_VERSIONS.join(", ")
+    )]
+    UnsupportedVersion {
+        /// The version the request named.
+        requested: String,
+    },
 }
 
 impl McpError {
@@ -59,17 +95,23 @@ impl McpError {
             McpError::MethodNotFound(_) => -32601,
             McpError::InvalidParams(_) => -32602,
             McpError::Internal(_) => -32603,
-            // Implementation-defined server error range.
-            McpError::Busy { .. } => -32000,
+            // Implementation-defined server errors.
+            McpError::Busy { .. } | McpError::SessionRequired | McpError::VersionHeader(_) => {
+                -32000
+            }
+            // The code the reference SDKs use for an unknown session.
+            McpError::SessionNotFound => -32001,
+            McpError::HeaderMismatch(_) => -32020,
+            McpError::UnsupportedVersion { .. } => -32022,
         }
     }
 
     /// Structured detail for the error's `data` member, where there is some.
     fn data(&self) -> Option<Value> {
         match self {
-            McpError::MethodNotFound(method) if method == "server/discover" => Some(json!({
-                "supportedVersions": super::protocol::SUPPORTED_VERSIONS,
-                "hint": "this server speaks the initialize handshake; send initialize"
+            McpError::UnsupportedVersion { requested } => Some(json!({
+                "supported": protocol::STATELESS_VERSIONS,
+                "requested": requested,
             })),
             _ => None,
         }
@@ -77,19 +119,31 @@ impl McpError {
 
     /// The JSON-RPC error response for a request with `id` (`None`: the id
     /// could not be read, and is sent as `null` as JSON-RPC requires).
-    pub fn to_response(&self, id: Option<&RequestId>) -> Value {
-        let mut error = Map::new();
-        error.insert("code".into(), self.code().into());
-        error.insert("message".into(), self.to_string().into());
-        if let Some(data) = self.data() {
-            error.insert("data".into(), data);
+    pub fn to_response(&self, id: Option<&RequestId>) -> Bytes {
+        #[derive(Serialize)]
+        struct ErrorObject {
+            code: i64,
+            message: String,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            data: Option<Value>,
         }
-        json!({ "jsonrpc": "2.0", "id": id.map_or(Value::Null, |id| id.0.clone()), "error": error })
+        #[derive(Serialize)]
+        struct ErrorResponse<'a> {
+            jsonrpc: &'static str,
+            id: Option<&'a RequestId>,
+            error: ErrorObject,
+        }
+        to_bytes(&ErrorResponse {
+            jsonrpc: "2.0",
+            id,
+            error: ErrorObject { code: self.code(), message: self.to_string(), data: self.data() },
+        })
     }
 }
 
 /// A request id: a JSON string or integer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(transparent)]
 pub struct RequestId(Value);
 
 impl RequestId {
@@ -102,7 +156,8 @@ impl RequestId {
         }
     }
 
-    /// A key identifying the id within a session: `1` and `"1"` differ.
+    /// A key identifying the id within a session or connection: `1` and
+    /// `"1"` differ.
     pub fn key(&self) -> String {
         self.0.to_string()
     }
@@ -110,6 +165,12 @@ impl RequestId {
     /// The id as JSON.
     pub fn as_value(&self) -> &Value {
         &self.0
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
     }
 }
 
@@ -184,14 +245,41 @@ pub fn parse(body: &[u8]) -> Result<Incoming, (McpError, Option<RequestId>)> {
     }
 }
 
-/// A successful response.
-pub fn result_response(id: &RequestId, result: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "id": id.0, "result": result })
+/// A successful response carrying `result`, serialized.
+pub fn result_response<R: Serialize + ?Sized>(id: &RequestId, result: &R) -> Bytes {
+    #[derive(Serialize)]
+    struct ResultResponse<'a, R: ?Sized> {
+        jsonrpc: &'static str,
+        id: &'a RequestId,
+        result: &'a R,
+    }
+    to_bytes(&ResultResponse { jsonrpc: "2.0", id, result })
 }
 
-/// A notification from the server.
-pub fn notification(method: &str, params: Value) -> Value {
-    json!({ "jsonrpc": "2.0", "method": method, "params": params })
+/// A notification from the server, serialized.
+pub fn notification<P: Serialize + ?Sized>(method: &str, params: &P) -> Bytes {
+    #[derive(Serialize)]
+    struct Notification<'a, P: ?Sized> {
+        jsonrpc: &'static str,
+        method: &'a str,
+        params: &'a P,
+    }
+    to_bytes(&Notification { jsonrpc: "2.0", method, params })
+}
+
+/// Serializes a message. Every message type here serializes (string keys,
+/// no floats that JSON cannot hold), so a failure is a bug; it is reported
+/// as an internal error rather than a panic.
+fn to_bytes<T: Serialize + ?Sized>(message: &T) -> Bytes {
+    match serde_json::to_vec(message) {
+        Ok(bytes) => Bytes::from(bytes),
+        Err(err) => {
+            tracing::error!(error = %err, "a JSON-RPC message could not be serialized");
+            Bytes::from_static(
+                br#"{"jsonrpc":"2.0","id":null,"error":{"code":-32603,"message":"internal error: the response could not be serialized"}}"#,
+            )
+        }
+    }
 }
 
 #[cfg(test)]
@@ -200,6 +288,10 @@ mod tests {
 
     fn parse_err(body: &str) -> McpError {
         parse(body.as_bytes()).expect_err("should fail").0
+    }
+
+    fn json(bytes: &Bytes) -> Value {
+        serde_json::from_slice(bytes).unwrap()
     }
 
     #[test]
@@ -212,6 +304,7 @@ mod tests {
     #[test]
     fn malformed_json_is_a_parse_error() {
         assert_eq!(parse_err("{").code(), -32700);
+        assert_eq!(parse(&[0xff, 0xfe, b'{']).unwrap_err().0.code(), -32700);
     }
 
     #[test]
@@ -233,13 +326,33 @@ mod tests {
     fn wrong_version_keeps_the_id_for_the_error_response() {
         let (err, id) = parse(br#"{"jsonrpc":"1.0","id":7,"method":"ping"}"#).unwrap_err();
         assert_eq!(err.code(), -32600);
-        assert_eq!(err.to_response(id.as_ref())["id"], json!(7));
+        assert_eq!(json(&err.to_response(id.as_ref()))["id"], json!(7));
     }
 
     #[test]
-    fn server_discover_error_lists_supported_versions() {
-        let response = McpError::MethodNotFound("server/discover".into()).to_response(None);
-        assert_eq!(response["error"]["code"], json!(-32601));
-        assert_eq!(response["error"]["data"]["supportedVersions"][0], json!("2025-11-25"));
+    fn an_error_without_a_readable_id_says_null() {
+        let response = json(&McpError::Parse("x".into()).to_response(None));
+        assert_eq!(
+            response,
+            json!({ "jsonrpc": "2.0", "id": null, "error": { "code": -32700, "message": "parse error: x" } })
+        );
+    }
+
+    #[test]
+    fn unsupported_version_lists_the_supported_and_echoes_the_requested() {
+        let error = McpError::UnsupportedVersion { requested: "v9".into() };
+        let response = json(&error.to_response(None));
+        assert_eq!(response["error"]["code"], json!(-32022));
+        assert_eq!(
+            response["error"]["data"],
+            json!({ "supported": ["2026-07-28"], "requested": "v9" })
+        );
+    }
+
+    #[test]
+    fn a_result_response_is_one_json_object() {
+        let id = RequestId::from_value(json!("x")).unwrap();
+        let bytes = result_response(&id, &json!({ "a": 1 }));
+        assert_eq!(&bytes[..], br#"{"jsonrpc":"2.0","id":"x","result":{"a":1}}"#);
     }
 }

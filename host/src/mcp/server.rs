@@ -1,514 +1,657 @@
-//! The MCP methods: what each request does, independent of the transport.
+//! The MCP core: what each message does, in either generation of the
+//! protocol, whichever door it came through.
 //!
-//! | method | kind | answer |
+//! A transport parses a message ([`super::jsonrpc::parse`]) and hands it to
+//! [`McpServer::handle`] with its [`Exchange`]; it gets back a [`Reply`] to
+//! write. Which generation serves a request is decided here
+//! ([`super::protocol`] has the table):
+//!
+//! | request | 2026-07-28 (stateless) | 2025-11-25 (session) |
 //! | --- | --- | --- |
-//! | `initialize` | request | negotiated revision, capabilities (`tools.listChanged`, `logging`), a new session |
-//! | `ping` | request | `{}` |
-//! | `tools/list` | request | a page of tools, `nextCursor` when more follow |
-//! | `tools/call` | request | notifications while it runs, then the `CallToolResult` |
-//! | `logging/setLevel` | request | `{}`; later `notifications/message` below the level are dropped |
-//! | `notifications/initialized` | notification | nothing |
-//! | `notifications/cancelled` | notification | stops the named call: the wasm is interrupted and its slot freed; a native server is sent `notifications/cancelled` |
-//! | anything else | request | `-32601` |
+//! | `server/discover` | versions, capabilities, `ttlMs`, `cacheScope`, `serverInfo` in `_meta` | - |
+//! | `initialize` | `-32601` | negotiated revision, capabilities; a new session |
+//! | `ping` | `-32601` | `{}` |
+//! | `tools/list` | a page, `ttlMs` (0 while components load), `cacheScope` | a page |
+//! | `tools/call` | notifications while it runs, then the result | the same |
+//! | `logging/setLevel` | `-32601` (log level is per request, `_meta` `io.modelcontextprotocol/logLevel`) | `{}`, filters later log messages |
+//! | `subscriptions/listen` | a stream: acknowledgement, then `notifications/tools/list_changed` | - |
+//! | `notifications/cancelled` | stdio: stops the request; HTTP: closing the response stream stops it | stops the request |
+//! | anything else | `-32601` | `-32601` |
 //!
-//! Tools of native servers ([`crate::native`]), when configured, are listed
-//! and called beside the components' through the same path: schema check,
-//! events, metrics and audit line.
+//! Every 2026-07-28 request first passes the envelope checks of
+//! [`super::envelope`]. A session request names a live session (HTTP:
+//! `Mcp-Session-Id`, whose `MCP-Protocol-Version` must be a session
+//! revision; stdio: the connection after `initialize`).
 //!
-//! A `tools/call` runs in its own task. Its arguments are checked against
-//! the tool's `inputSchema` first (a mismatch is an `isError` result and the
-//! guest never runs); while it runs, guest `log` calls become
-//! `notifications/message` (filtered by the session's level) and `progress`
-//! calls become `notifications/progress` (only when the request carried a
-//! `_meta.progressToken`). A cancelled call's stream ends with no response,
-//! as the protocol asks. Every call ends with one metric update and one
-//! audit log line (target `corral::audit`: tool, outcome, duration, fuel,
-//! session, client; never argument values).
+//! The tool list changes while serving (components finish loading, native
+//! servers' tools come and go): each change goes to every 2025-11-25
+//! session's standalone stream and to every `subscriptions/listen` stream
+//! that asked for `toolsListChanged`.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc, oneshot};
-use tracing::Instrument as _;
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Value, json};
+use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 
-use super::jsonrpc::{self, McpError, RequestId};
-use super::protocol;
-use super::schema::{ArgumentValidators, SchemaError};
-use super::session::{Session, SessionError, Sessions};
-use super::shapes::{call_result_json, tool_json};
-use crate::metrics::{Metrics, UNKNOWN_TOOL_LABEL};
-use crate::native::NativeServers;
+use super::envelope;
+use super::exchange::{Connection, Door, Exchange, HttpFacts};
+use super::jsonrpc::{self, Incoming, McpError, RequestId};
+use super::protocol::{self, CacheScope};
+use super::session::{InFlight, Session, Sessions};
+use super::shapes::Stateless;
+use crate::config::ServerConfig;
+use crate::metrics::Metrics;
 use crate::registry::Registry;
-use crate::sandbox::{CallOutcome, Failure, GuestEvent, Sandbox};
 
-/// Knobs of the protocol layer; the transport's config supplies them.
+/// Knobs of the protocol layer, from the `[server]` table.
 #[derive(Debug, Clone, Copy)]
 pub struct McpOptions {
     /// Tools per `tools/list` page.
     pub page_size: usize,
-    /// `tools/call` requests that may run at once across all sessions.
+    /// `tools/call` requests that may run at once across all clients.
     pub max_calls_in_flight: u32,
     /// Sessions that may exist at once.
     pub max_sessions: usize,
     /// A session with no request for this long ends.
     pub session_idle_timeout: Duration,
+    /// Whether 2025-11-25 sessions may start.
+    pub legacy_sessions: bool,
+    /// The `ttlMs` of cacheable 2026-07-28 results.
+    pub cache_ttl_ms: u64,
+    /// The `cacheScope` of cacheable 2026-07-28 results.
+    pub cache_scope: CacheScope,
+}
+
+impl McpOptions {
+    /// The options `server` sets.
+    pub fn from_config(server: &ServerConfig) -> McpOptions {
+        McpOptions {
+            page_size: server.page_size as usize,
+            max_calls_in_flight: server.max_calls_in_flight,
+            max_sessions: server.max_sessions as usize,
+            session_idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
+            legacy_sessions: server.legacy_sessions,
+            cache_ttl_ms: server.cache_ttl_ms,
+            // Answers are the same for every client, but with bearer tokens
+            // configured they are for authorized eyes only.
+            cache_scope: if server.auth_tokens_file.is_some() {
+                CacheScope::Private
+            } else {
+                CacheScope::Public
+            },
+        }
+    }
+}
+
+impl Default for McpOptions {
+    fn default() -> Self {
+        McpOptions::from_config(&ServerConfig::default())
+    }
 }
 
 /// A message for the client while a request is answered.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Outgoing {
-    /// A notification about the request (progress, log message).
-    Notification(Value),
+    /// A notification about the request (progress, log message, list change).
+    Notification(Bytes),
     /// The response, always last.
-    Response(Value),
+    Response(Answer),
 }
 
-/// How a request is answered (errors are `Err(McpError)` beside it).
+/// The response to one request, serialized.
+pub struct Answer {
+    /// The JSON-RPC response.
+    pub body: Bytes,
+    /// The error it carries, for the transport's status code.
+    pub error: Option<McpError>,
+    /// Whether it answers a 2026-07-28 request (whose errors have HTTP
+    /// statuses of their own).
+    pub stateless: bool,
+    /// The session `initialize` started over HTTP, to name in `Mcp-Session-Id`.
+    pub session: Option<Arc<Session>>,
+}
+
+impl std::fmt::Debug for Answer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Answer")
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("error", &self.error)
+            .field("session", &self.session.as_ref().map(|s| s.id()))
+            .finish()
+    }
+}
+
+impl Answer {
+    pub(super) fn result<R: Serialize + ?Sized>(
+        id: &RequestId,
+        result: &R,
+        stateless: bool,
+    ) -> Answer {
+        Answer { body: jsonrpc::result_response(id, result), error: None, stateless, session: None }
+    }
+
+    /// The error response to a request (`id` when it could be read).
+    pub fn error(id: Option<&RequestId>, error: McpError, stateless: bool) -> Answer {
+        Answer { body: error.to_response(id), error: Some(error), stateless, session: None }
+    }
+}
+
+/// The future that drives a stream's messages.
+pub type StreamTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
+
+/// A request answered over time: notifications, then (unless cancelled)
+/// the response.
+pub struct Stream {
+    /// The messages, in order. The channel closes without a response when
+    /// the request is cancelled.
+    pub messages: mpsc::UnboundedReceiver<Outgoing>,
+    /// Drives the stream and must be polled to completion: a transport may
+    /// poll it inline while it waits for the first message, and spawn it
+    /// once it starts streaming.
+    pub task: StreamTask,
+    /// What the transport does when its client goes away before the end:
+    /// `true` drops the task, which stops the work (2026-07-28: closing the
+    /// response stream is how a request is cancelled); `false` spawns it to
+    /// finish anyway (2025-11-25: a disconnect is not a cancellation).
+    pub cancel_on_drop: bool,
+}
+
+/// How a message is answered.
 pub enum Reply {
-    /// The result response, at once.
-    Ready(Value),
-    /// A running call: notifications, then the response, as they happen on
-    /// `messages`. The channel closes without a response when the request is
-    /// cancelled.
-    ///
-    /// `task` drives the call and must be polled to completion: the transport
-    /// polls it inline while it waits for the first message (a call that
-    /// answers without notifications then costs no task hand-off between
-    /// threads), and spawns it once it starts streaming or if the request
-    /// is dropped (a disconnect is not a cancellation).
-    Call {
-        /// The call's messages.
-        messages: mpsc::UnboundedReceiver<Outgoing>,
-        /// The call itself.
-        task: CallTask,
-    },
+    /// Nothing to send: a notification or a client's response (HTTP 202).
+    Accepted,
+    /// One response, at once.
+    Answer(Answer),
+    /// A stream of messages ending with the response.
+    Stream(Stream),
 }
-
-/// The future that runs a call and sends its messages.
-pub type CallTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
 
 impl std::fmt::Debug for Reply {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Reply::Ready(value) => f.debug_tuple("Ready").field(value).finish(),
-            Reply::Call { .. } => f.write_str("Call"),
+            Reply::Accepted => f.write_str("Accepted"),
+            Reply::Answer(answer) => f.debug_tuple("Answer").field(answer).finish(),
+            Reply::Stream(_) => f.write_str("Stream"),
         }
     }
 }
 
-/// The protocol layer: tools, sessions and calls.
+/// A change clients may subscribe to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Change {
+    /// The tool list changed.
+    ToolsListChanged,
+}
+
+/// Where a request registers so that `notifications/cancelled` can stop it.
+#[derive(Clone)]
+pub(super) enum Canceller {
+    /// An HTTP session's requests.
+    Session(Arc<Session>),
+    /// A stdio connection's requests.
+    Connection(Arc<Connection>),
+}
+
+impl Canceller {
+    pub(super) fn in_flight(&self) -> &InFlight {
+        match self {
+            Canceller::Session(session) => session.in_flight(),
+            Canceller::Connection(connection) => connection.in_flight(),
+        }
+    }
+}
+
+/// Which log messages a request's client gets.
+#[derive(Clone)]
+pub(super) enum LogFloor {
+    /// The session's level (`logging/setLevel`), read as each message comes.
+    Session(Arc<Session>),
+    /// A 2026-07-28 request's `_meta` level; `None`: no log messages.
+    Request(Option<u8>),
+}
+
+impl LogFloor {
+    pub(super) fn wants(&self, rank: u8) -> bool {
+        match self {
+            LogFloor::Session(session) => session.wants_log(rank),
+            LogFloor::Request(floor) => floor.is_some_and(|floor| rank >= floor),
+        }
+    }
+}
+
+/// The protocol layer: tools through the registry, sessions, calls, streams.
 pub struct McpServer {
-    sandbox: Sandbox,
-    registry: Registry,
-    validators: ArgumentValidators,
-    tool_names: Vec<String>,
-    tool_list: Vec<Value>,
-    options: McpOptions,
+    pub(super) registry: Arc<Registry>,
+    pub(super) options: McpOptions,
     sessions: Sessions,
-    metrics: Arc<Metrics>,
-    calls: Arc<Semaphore>,
-    notifications: broadcast::Sender<Value>,
-    native: Option<Arc<NativeServers>>,
+    pub(super) metrics: Arc<Metrics>,
+    pub(super) calls: Arc<Semaphore>,
+    pub(super) changes: broadcast::Sender<Change>,
+    pub(super) shutdown: watch::Sender<bool>,
+}
+
+/// Which generation serves a request.
+enum Route {
+    Stateless,
+    Session(Arc<Session>),
+    Initialize,
 }
 
 impl McpServer {
-    /// Compiles every tool's schema and precomputes the tool list.
+    /// The core over `registry`. Must be called within a tokio runtime: a
+    /// task relays the registry's tool-list changes to subscribed clients.
     pub fn new(
-        sandbox: Sandbox,
-        registry: Registry,
+        registry: Arc<Registry>,
         options: McpOptions,
         metrics: Arc<Metrics>,
-    ) -> Result<McpServer, SchemaError> {
-        let validators = ArgumentValidators::compile(&registry)?;
-        let tool_names: Vec<String> = registry.tools().map(|t| t.name.clone()).collect();
-        let tool_list = registry.tools().map(tool_json).collect();
-        metrics.register_tools(tool_names.iter().map(String::as_str));
-        for component in registry.components() {
-            metrics.record_compile(component.compile_time);
-        }
-        let calls = Arc::new(Semaphore::new(options.max_calls_in_flight as usize));
-        Ok(McpServer {
-            sandbox,
-            registry,
-            validators,
-            tool_names,
-            tool_list,
-            options,
+    ) -> Arc<McpServer> {
+        let server = Arc::new(McpServer {
             sessions: Sessions::new(options.max_sessions, options.session_idle_timeout),
+            calls: Arc::new(Semaphore::new(options.max_calls_in_flight as usize)),
+            changes: broadcast::channel(64).0,
+            shutdown: watch::Sender::new(false),
+            registry,
+            options,
             metrics,
-            calls,
-            notifications: broadcast::channel(64).0,
-            native: None,
-        })
+        });
+        tokio::spawn(relay_changes(Arc::downgrade(&server)));
+        server
     }
 
-    /// Serves the tools of native servers beside the components' (see
-    /// [`crate::native`]); their tools are listed after each is up.
-    pub fn with_native(mut self, native: Arc<NativeServers>) -> McpServer {
-        self.native = Some(native);
-        self
-    }
-
-    /// The native servers, if any are configured.
-    pub fn native(&self) -> Option<&Arc<NativeServers>> {
-        self.native.as_ref()
-    }
-
-    /// A function that sends `notifications/tools/list_changed` to every
-    /// connected client, for parts whose tools come and go.
-    pub fn tools_changed_notifier(&self) -> impl Fn() + Send + Sync + 'static {
-        let notifications = self.notifications.clone();
-        move || {
-            let _ = notifications
-                .send(jsonrpc::notification("notifications/tools/list_changed", json!({})));
-        }
-    }
-
-    /// The live sessions.
+    /// The live 2025-11-25 sessions.
     pub fn sessions(&self) -> &Sessions {
         &self.sessions
     }
 
     /// The catalogue of tools.
-    pub fn registry(&self) -> &Registry {
+    pub fn registry(&self) -> &Arc<Registry> {
         &self.registry
     }
 
-    /// Server-initiated notifications for every session's standalone stream
-    /// (`notifications/tools/list_changed`).
-    pub fn subscribe(&self) -> broadcast::Receiver<Value> {
-        self.notifications.subscribe()
+    /// Whether 2025-11-25 sessions may start (`[server] legacy_sessions`).
+    pub fn legacy_sessions(&self) -> bool {
+        self.options.legacy_sessions
     }
 
-    /// Tells every connected client that the tool list changed.
-    pub fn notify_tools_changed(&self) {
-        let _ = self
-            .notifications
-            .send(jsonrpc::notification("notifications/tools/list_changed", json!({})));
+    /// Stops taking part: `subscriptions/listen` streams get their final
+    /// result, standalone streams end, sessions close. Calls in flight go on.
+    pub fn shutdown(&self) {
+        self.shutdown.send_replace(true);
+        self.sessions.close_all();
     }
 
-    /// Readiness: every component and native server, and its state.
-    pub fn readiness(&self) -> Value {
-        let components: Vec<Value> = self
-            .registry
-            .components()
-            .iter()
-            .map(|component| {
-                let tools: Vec<&str> = self
-                    .registry
-                    .tools()
-                    .filter(|t| self.registry.component_of(t).name() == component.name())
-                    .map(|t| t.name.as_str())
-                    .collect();
-                json!({
-                    "name": component.name(),
-                    "kind": "component",
-                    "state": "ready",
-                    "tools": tools,
-                    "compile_seconds": component.compile_time.as_secs_f64(),
-                    "from_cache": component.from_cache,
-                })
-            })
-            .collect();
-        match &self.native {
-            None => json!({ "status": "ready", "components": components }),
-            Some(native) => {
-                json!({ "status": "ready", "components": components, "native": native.readiness() })
+    /// Answers one message.
+    pub fn handle(self: &Arc<Self>, message: Incoming, exchange: Exchange<'_>) -> Reply {
+        match message {
+            Incoming::Response => Reply::Accepted,
+            Incoming::Notification { method, params } => {
+                self.notification(&method, &params, &exchange)
+            }
+            Incoming::Request { id, method, params } => {
+                match self.request(&id, &method, params, &exchange) {
+                    Ok(reply) => reply,
+                    Err((error, stateless)) => {
+                        Reply::Answer(Answer::error(Some(&id), error, stateless))
+                    }
+                }
             }
         }
     }
 
-    /// `initialize`: negotiates the revision and starts a session.
-    pub fn initialize(&self, params: &Value) -> Result<(Arc<Session>, Value), McpError> {
-        let requested = params.get("protocolVersion").and_then(Value::as_str);
-        let version = protocol::negotiate(requested);
-        let session =
-            self.sessions.create(version).map_err(|err| McpError::Internal(err.to_string()))?;
-        Ok((session, protocol::initialize_result(version)))
-    }
-
-    /// Answers a request of an established session.
-    pub fn handle_request(
+    fn request(
         self: &Arc<Self>,
-        session: &Arc<Session>,
-        id: RequestId,
+        id: &RequestId,
         method: &str,
         params: Value,
-        client: Arc<str>,
+        exchange: &Exchange<'_>,
+    ) -> Result<Reply, (McpError, bool)> {
+        match self.route(method, &params, exchange)? {
+            Route::Stateless => {
+                self.stateless_request(id, method, params, exchange).map_err(|e| (e, true))
+            }
+            Route::Session(session) => {
+                self.session_request(id, method, params, session, exchange).map_err(|e| (e, false))
+            }
+            Route::Initialize => Ok(Reply::Answer(self.initialize(id, &params, exchange))),
+        }
+    }
+
+    fn route(
+        &self,
+        method: &str,
+        params: &Value,
+        exchange: &Exchange<'_>,
+    ) -> Result<Route, (McpError, bool)> {
+        let stateless = params
+            .get("_meta")
+            .and_then(Value::as_object)
+            .is_some_and(|meta| meta.contains_key(protocol::META_PROTOCOL_VERSION))
+            || matches!(method, "server/discover" | "subscriptions/listen");
+        match exchange.door {
+            Door::Http(facts) => {
+                if let Some(session_id) = &facts.session_id {
+                    if !self.options.legacy_sessions {
+                        return Err((self.sessions_off(method), true));
+                    }
+                    check_session_version(facts).map_err(|e| (e, false))?;
+                    let session = self
+                        .sessions
+                        .get(session_id)
+                        .map_err(|_| (McpError::SessionNotFound, false))?;
+                    return Ok(Route::Session(session));
+                }
+                let stateless_header = facts
+                    .protocol_version
+                    .as_deref()
+                    .is_some_and(|version| !protocol::is_session_version(version));
+                if stateless || stateless_header {
+                    Ok(Route::Stateless)
+                } else if !self.options.legacy_sessions {
+                    Err((self.sessions_off(method), true))
+                } else if method == "initialize" {
+                    Ok(Route::Initialize)
+                } else {
+                    Err((McpError::SessionRequired, false))
+                }
+            }
+            Door::Stdio(connection) => {
+                if stateless {
+                    return Ok(Route::Stateless);
+                }
+                if !self.options.legacy_sessions {
+                    return Err((self.sessions_off(method), true));
+                }
+                if method == "initialize" {
+                    return Ok(Route::Initialize);
+                }
+                match connection.session() {
+                    Some(session) => Ok(Route::Session(session)),
+                    None => Err((
+                        McpError::InvalidRequest(
+                            "send initialize first (MCP 2025-11-25), or send each request with _meta \
+                             \"io.modelcontextprotocol/protocolVersion\" (MCP 2026-07-28)"
+                                .into(),
+                        ),
+                        false,
+                    )),
+                }
+            }
+        }
+    }
+
+    /// The refusal of a session request when `[server] legacy_sessions = false`:
+    /// `initialize` is a method this server does not have; anything else is
+    /// a request without the envelope this server needs.
+    fn sessions_off(&self, method: &str) -> McpError {
+        const WHY: &str = "this server speaks only MCP 2026-07-28, without sessions \
+                           ([server] legacy_sessions = false): send each request with _meta \
+                           \"io.modelcontextprotocol/protocolVersion\"";
+        if method == "initialize" {
+            McpError::MethodNotFound(format!("initialize ({WHY})"))
+        } else {
+            McpError::InvalidRequest(WHY.into())
+        }
+    }
+
+    /// `initialize` without a session: negotiates the revision and starts one.
+    fn initialize(&self, id: &RequestId, params: &Value, exchange: &Exchange<'_>) -> Answer {
+        let requested = params.get("protocolVersion").and_then(Value::as_str);
+        let version = protocol::negotiate(requested);
+        match exchange.door {
+            Door::Http(_) => match self.sessions.create(version) {
+                Ok(session) => {
+                    tracing::info!(session = session.id(), version, client = %exchange.client, "session started");
+                    let mut answer =
+                        Answer::result(id, &protocol::initialize_result(version), false);
+                    answer.session = Some(session);
+                    answer
+                }
+                Err(err) => Answer::error(Some(id), McpError::Internal(err.to_string()), false),
+            },
+            Door::Stdio(connection) => {
+                let session = connection.start_session(version);
+                tracing::info!(version = session.protocol_version(), "stdio session started");
+                Answer::result(id, &protocol::initialize_result(session.protocol_version()), false)
+            }
+        }
+    }
+
+    /// A request of a 2025-11-25 session.
+    fn session_request(
+        self: &Arc<Self>,
+        id: &RequestId,
+        method: &str,
+        params: Value,
+        session: Arc<Session>,
+        exchange: &Exchange<'_>,
     ) -> Result<Reply, McpError> {
-        let result = match method {
-            "ping" => Ok(json!({})),
-            "tools/list" => self.list_tools(&params),
-            "logging/setLevel" => set_level(session, &params),
-            "tools/call" => return self.call_tool(session, id, params, client),
+        let answer = |result: Answer| Ok(Reply::Answer(result));
+        match method {
+            "ping" => answer(Answer::result(id, &json!({}), false)),
+            "tools/list" => answer(self.list_tools(id, &params, None)?),
+            "logging/setLevel" => {
+                set_level(&session, &params)?;
+                answer(Answer::result(id, &json!({}), false))
+            }
             // A second initialize in a session is answered like the first,
             // without starting another session.
-            "initialize" => Ok(protocol::initialize_result(session.protocol_version())),
+            "initialize" => answer(Answer::result(
+                id,
+                &protocol::initialize_result(session.protocol_version()),
+                false,
+            )),
+            "tools/call" => {
+                let (canceller, label) = match exchange.door {
+                    Door::Http(_) => (Canceller::Session(session.clone()), Arc::from(session.id())),
+                    Door::Stdio(connection) => {
+                        (Canceller::Connection(connection.clone()), Arc::from("stdio"))
+                    }
+                };
+                self.call_tool(super::tools::CallRequest {
+                    id: id.clone(),
+                    params,
+                    stateless: None,
+                    logs: LogFloor::Session(session),
+                    canceller: Some(canceller),
+                    client: exchange.client.clone(),
+                    label,
+                    http: None,
+                })
+            }
             other => Err(McpError::MethodNotFound(other.to_owned())),
-        };
-        result.map(|result| Reply::Ready(jsonrpc::result_response(&id, result)))
-    }
-
-    /// Acts on a notification of an established session.
-    pub fn handle_notification(&self, session: &Session, method: &str, params: &Value) {
-        if method == "notifications/cancelled"
-            && let Some(id) =
-                params.get("requestId").cloned().and_then(|v| RequestId::from_value(v).ok())
-        {
-            let cancelled = session.cancel(&id);
-            tracing::debug!(session = session.id(), request = %id.key(), cancelled, "cancel requested");
-        }
-        // notifications/initialized and others need no action.
-    }
-
-    fn list_tools(&self, params: &Value) -> Result<Value, McpError> {
-        match &self.native {
-            None => self.list_page(&self.tool_names, &self.tool_list, params),
-            Some(native) => {
-                let mut merged: Vec<(String, Value)> = self
-                    .tool_names
-                    .iter()
-                    .cloned()
-                    .zip(self.tool_list.iter().cloned())
-                    .chain(native.tools())
-                    .collect();
-                merged.sort_by(|a, b| a.0.cmp(&b.0));
-                let (names, list): (Vec<String>, Vec<Value>) = merged.into_iter().unzip();
-                self.list_page(&names, &list, params)
-            }
         }
     }
 
-    /// One page of `list` (sorted by `names`) from the request's cursor.
-    fn list_page(
-        &self,
-        names: &[String],
-        list: &[Value],
-        params: &Value,
-    ) -> Result<Value, McpError> {
-        let start = match params.get("cursor") {
-            None | Some(Value::Null) => 0,
-            Some(Value::String(cursor)) => {
-                let name = URL_SAFE_NO_PAD
-                    .decode(cursor)
-                    .ok()
-                    .and_then(|bytes| String::from_utf8(bytes).ok())
-                    .ok_or_else(|| McpError::InvalidParams(format!("invalid cursor {cursor:?}")))?;
-                names.partition_point(|n| *n < name)
-            }
-            Some(_) => return Err(McpError::InvalidParams("cursor must be a string".into())),
-        };
-        let end = (start + self.options.page_size).min(list.len());
-        let mut result = Map::new();
-        result.insert("tools".into(), Value::Array(list[start..end].to_vec()));
-        if let Some(next) = names.get(end) {
-            result.insert("nextCursor".into(), URL_SAFE_NO_PAD.encode(next).into());
-        }
-        Ok(Value::Object(result))
-    }
-
-    fn call_tool(
+    /// A 2026-07-28 request.
+    fn stateless_request(
         self: &Arc<Self>,
-        session: &Arc<Session>,
-        id: RequestId,
-        params: Value,
-        client: Arc<str>,
-    ) -> Result<Reply, McpError> {
-        let started = Instant::now();
-        let (call, permit, cancel) = self.prepare_call(session, &id, params, started)?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        let server = self.clone();
-        let session = session.clone();
-        let span = tracing::info_span!(
-            "tool_call",
-            tool = %call.tool,
-            session = session.id(),
-            outcome = tracing::field::Empty,
-            duration_ms = tracing::field::Empty,
-            fuel = tracing::field::Empty,
-        );
-        let guard = CallGuard {
-            metrics: self.metrics.clone(),
-            tool: call.tool.clone(),
-            session: session.id().to_owned(),
-            client,
-            started,
-            outcome: CallOutcome::Cancelled,
-            fuel: 0,
-            _permit: permit,
-        };
-        self.metrics.calls_in_flight().inc();
-        let task = async move {
-            let response = server.run_call(&session, call, guard, cancel, &tx).await;
-            // Forget the id before answering, so a client may reuse it as
-            // soon as it has the response.
-            session.end_request(&id);
-            if let Some(result) = response {
-                // A send error means the client went away; the call still
-                // finished (a disconnect is not a cancellation).
-                let _ = tx.send(Outgoing::Response(jsonrpc::result_response(&id, result)));
-            }
-        }
-        .instrument(span);
-        Ok(Reply::Call { messages: rx, task: Box::pin(task) })
-    }
-
-    /// Checks a `tools/call` request and takes its slot, or says why not.
-    fn prepare_call(
-        &self,
-        session: &Session,
         id: &RequestId,
-        mut params: Value,
-        started: Instant,
-    ) -> Result<(PreparedCall, OwnedSemaphorePermit, oneshot::Receiver<()>), McpError> {
-        let Some(Value::String(tool)) = params.get_mut("name").map(Value::take) else {
-            return Err(McpError::InvalidParams("\"name\" must be a string".into()));
+        method: &str,
+        params: Value,
+        exchange: &Exchange<'_>,
+    ) -> Result<Reply, McpError> {
+        let http = match exchange.door {
+            Door::Http(facts) => Some(facts),
+            Door::Stdio(_) => None,
         };
-        let arguments = match params.get_mut("arguments").map(Value::take) {
-            None | Some(Value::Null) => Value::Object(Map::new()),
-            Some(arguments @ Value::Object(_)) => arguments,
-            Some(_) => {
-                return Err(McpError::InvalidParams("\"arguments\" must be an object".into()));
+        let envelope = envelope::check(method, &params, http)?;
+        let canceller = match exchange.door {
+            Door::Http(_) => None,
+            Door::Stdio(connection) => Some(Canceller::Connection(connection.clone())),
+        };
+        let label: Arc<str> = if http.is_some() { Arc::from("-") } else { Arc::from("stdio") };
+        match method {
+            "server/discover" => {
+                let result =
+                    protocol::discover_result(self.options.cache_ttl_ms, self.options.cache_scope);
+                Ok(Reply::Answer(Answer::result(id, &result, true)))
             }
-        };
-        let progress_token = params
-            .pointer("/_meta/progressToken")
-            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
-            .cloned();
-        let native = self.native.as_ref().is_some_and(|n| n.has_tool(&tool));
-        if self.registry.tool(&tool).is_none() && !native {
-            self.metrics.record_call(
-                UNKNOWN_TOOL_LABEL,
-                CallOutcome::UnknownTool,
-                started.elapsed(),
-                0,
-            );
-            return Err(McpError::InvalidParams(format!("unknown tool: {tool}")));
+            "tools/list" => {
+                Ok(Reply::Answer(self.list_tools(id, &params, Some(Stateless { cache: None }))?))
+            }
+            "tools/call" => self.call_tool(super::tools::CallRequest {
+                id: id.clone(),
+                params,
+                stateless: Some(Stateless { cache: None }),
+                logs: LogFloor::Request(envelope.log_rank),
+                canceller,
+                client: exchange.client.clone(),
+                label,
+                http,
+            }),
+            "subscriptions/listen" => self.listen(id, &params, canceller),
+            "initialize"
+            | "ping"
+            | "logging/setLevel"
+            | "resources/subscribe"
+            | "resources/unsubscribe" => {
+                Err(McpError::MethodNotFound(format!("{method} (not part of MCP 2026-07-28)")))
+            }
+            other => Err(McpError::MethodNotFound(other.to_owned())),
         }
-        let permit = self
-            .calls
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| McpError::Busy { limit: self.options.max_calls_in_flight })?;
-        let cancel = session.begin_request(id).map_err(|err| match err {
-            SessionError::DuplicateRequestId(_) => McpError::InvalidRequest(err.to_string()),
-            other => McpError::Internal(other.to_string()),
-        })?;
-        Ok((PreparedCall { tool, arguments, progress_token }, permit, cancel))
     }
 
-    /// Runs a call to its end; `None` when it was cancelled (no response
-    /// is sent then). The guard's accounting is done when this returns.
-    async fn run_call(
-        &self,
-        session: &Session,
-        call: PreparedCall,
-        mut guard: CallGuard,
-        mut cancel: oneshot::Receiver<()>,
-        out: &mpsc::UnboundedSender<Outgoing>,
-    ) -> Option<Value> {
-        let native = self.native.as_ref().filter(|_| self.registry.tool(&call.tool).is_none());
-        let checked = match native {
-            None => self.validators.check(&call.tool, &call.arguments),
-            Some(native) => native.check_arguments(&call.tool, &call.arguments),
-        };
-        if let Err(message) = checked {
-            guard.outcome = CallOutcome::InvalidArguments;
-            let result = Failure::new(CallOutcome::InvalidArguments, message).into_result();
-            return Some(call_result_json(&result));
+    fn notification(&self, method: &str, params: &Value, exchange: &Exchange<'_>) -> Reply {
+        let cancelled = (method == "notifications/cancelled")
+            .then(|| params.get("requestId").cloned().and_then(|v| RequestId::from_value(v).ok()))
+            .flatten();
+        match exchange.door {
+            Door::Http(facts) => {
+                if let Some(session_id) = &facts.session_id {
+                    let Ok(session) = self.sessions.get(session_id) else {
+                        return Reply::Answer(Answer::error(
+                            None,
+                            McpError::SessionNotFound,
+                            false,
+                        ));
+                    };
+                    if let Some(id) = cancelled {
+                        let found = session.in_flight().cancel(&id);
+                        tracing::debug!(session = session.id(), request = %id, found, "cancel requested");
+                    }
+                } else if let Some(version) =
+                    facts.protocol_version.as_deref().filter(|v| !protocol::is_known_version(v))
+                {
+                    let error = McpError::UnsupportedVersion { requested: version.to_owned() };
+                    return Reply::Answer(Answer::error(None, error, true));
+                }
+                // A 2026-07-28 notification over HTTP has nothing to act on:
+                // a client cancels by closing the response stream.
+            }
+            Door::Stdio(connection) => {
+                if let Some(id) = cancelled {
+                    let found = connection.in_flight().cancel(&id);
+                    tracing::debug!(request = %id, found, "cancel requested");
+                }
+            }
         }
-        let (events_tx, mut events) = mpsc::unbounded_channel();
-        let running = async {
-            match native {
-                None => {
-                    let arguments = call.arguments.to_string();
-                    let report = self
-                        .registry
-                        .call(&self.sandbox, &call.tool, &arguments, Some(events_tx))
-                        .await;
-                    (report.outcome, call_result_json(&report.result), report.fuel_consumed)
-                }
-                Some(native) => {
-                    let arguments = call.arguments.clone();
-                    let progress = call.progress_token.is_some();
-                    let done = native.call(&call.tool, arguments, Some(events_tx), progress).await;
-                    (done.outcome, done.result, 0)
+        Reply::Accepted
+    }
+
+    /// `GET /mcp` of a 2025-11-25 session: its standalone stream, which
+    /// carries `notifications/tools/list_changed` until the session ends or
+    /// the server stops.
+    pub fn session_stream(&self, facts: &HttpFacts) -> Result<Stream, McpError> {
+        let session_id = facts.session_id.as_deref().ok_or(McpError::SessionRequired)?;
+        check_session_version(facts)?;
+        let session = self.sessions.get(session_id).map_err(|_| McpError::SessionNotFound)?;
+        let mut closed = session.closed();
+        let mut shutdown = self.shutdown.subscribe();
+        let mut changes = self.changes.subscribe();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = async move {
+            loop {
+                let change = tokio::select! {
+                    _ = closed.wait_for(|closed| *closed) => return,
+                    _ = shutdown.wait_for(|down| *down) => return,
+                    () = tx.closed() => return,
+                    change = changes.recv() => change,
+                };
+                match change {
+                    // A list change is idempotent: after missed ones, the
+                    // next is enough.
+                    Ok(Change::ToolsListChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        let note =
+                            jsonrpc::notification("notifications/tools/list_changed", &json!({}));
+                        if tx.send(Outgoing::Notification(note)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
                 }
             }
         };
-        tokio::pin!(running);
-        let forward = |event: GuestEvent| {
-            if let Some(note) = event_notification(session, &call, event) {
-                let _ = out.send(Outgoing::Notification(note));
-            }
-        };
-        // The call is polled first: one that finishes in its first poll (the
-        // usual case) then never registers the cancel and event wakers, so
-        // its own end (the event sender dropped with the store) does not
-        // wake this task again, and tokio does not wake another worker for
-        // that needless poll. A cancel is seen as soon as the call is
-        // pending: at its next fuel yield or host wait.
-        let (outcome, result, fuel) = loop {
-            tokio::select! {
-                biased;
-                done = &mut running => break done,
-                _ = &mut cancel => {
-                    // Returning drops `running`: the store is dropped, the
-                    // wasm interrupted, and the slot freed; a native call
-                    // sends notifications/cancelled to its server.
-                    return None;
+        Ok(Stream { messages: rx, task: Box::pin(task), cancel_on_drop: true })
+    }
+
+    /// What a stdio connection's 2025-11-25 session hears without asking
+    /// (over HTTP it opens a standalone stream for it):
+    /// `notifications/tools/list_changed`, once `initialize` has started the
+    /// session. Ends when the server shuts down.
+    pub fn connection_stream(&self, connection: Arc<Connection>) -> Stream {
+        let mut shutdown = self.shutdown.subscribe();
+        let mut changes = self.changes.subscribe();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = async move {
+            loop {
+                let change = tokio::select! {
+                    _ = shutdown.wait_for(|down| *down) => return,
+                    change = changes.recv() => change,
+                };
+                match change {
+                    Ok(Change::ToolsListChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                        if connection.session().is_none() {
+                            continue;
+                        }
+                        let note =
+                            jsonrpc::notification("notifications/tools/list_changed", &json!({}));
+                        if tx.send(Outgoing::Notification(note)).is_err() {
+                            return;
+                        }
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
                 }
-                Some(event) = events.recv() => forward(event),
             }
         };
-        while let Ok(event) = events.try_recv() {
-            forward(event);
-        }
-        guard.outcome = outcome;
-        guard.fuel = fuel;
-        Some(result)
+        Stream { messages: rx, task: Box::pin(task), cancel_on_drop: true }
+    }
+
+    /// `DELETE /mcp`: ends a 2025-11-25 session, cancelling its calls.
+    pub fn end_session(&self, facts: &HttpFacts) -> Result<(), McpError> {
+        let session_id = facts.session_id.as_deref().ok_or(McpError::SessionRequired)?;
+        self.sessions.remove(session_id).map_err(|_| McpError::SessionNotFound)
     }
 }
 
-/// A `tools/call` request that passed the protocol checks.
-struct PreparedCall {
-    tool: String,
-    arguments: Value,
-    progress_token: Option<Value>,
-}
-
-/// The MCP notification for a guest event, if the client is to get it.
-fn event_notification(session: &Session, call: &PreparedCall, event: GuestEvent) -> Option<Value> {
-    match event {
-        GuestEvent::Log { level, message } => {
-            let rank = protocol::log_level_rank(level.as_str())?;
-            session.wants_log(rank).then(|| {
-                jsonrpc::notification(
-                    "notifications/message",
-                    json!({ "level": level.as_str(), "logger": call.tool, "data": message }),
-                )
-            })
-        }
-        GuestEvent::Progress { done, total, message } => {
-            let token = call.progress_token.clone()?;
-            let mut params = Map::new();
-            params.insert("progressToken".into(), token);
-            params.insert("progress".into(), json!(done));
-            if let Some(total) = total {
-                params.insert("total".into(), json!(total));
-            }
-            if let Some(message) = message {
-                params.insert("message".into(), message.into());
-            }
-            Some(jsonrpc::notification("notifications/progress", Value::Object(params)))
+/// Relays the registry's tool-list changes to subscribed clients until the
+/// server is dropped.
+async fn relay_changes(server: std::sync::Weak<McpServer>) {
+    let Some(mut changes) = server.upgrade().map(|s| s.registry.changes()) else { return };
+    let mut seen = server.upgrade().map_or(0, |s| s.registry.catalog().revision());
+    while changes.changed().await.is_ok() {
+        let Some(server) = server.upgrade() else { return };
+        let revision = server.registry.catalog().revision();
+        if revision != seen {
+            seen = revision;
+            let _ = server.changes.send(Change::ToolsListChanged);
         }
     }
 }
 
-fn set_level(session: &Session, params: &Value) -> Result<Value, McpError> {
+/// In a session, `MCP-Protocol-Version` must name a session revision.
+fn check_session_version(facts: &HttpFacts) -> Result<(), McpError> {
+    match facts.protocol_version.as_deref() {
+        Some(version) if !protocol::is_session_version(version) => {
+            Err(McpError::VersionHeader(version.to_owned()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn set_level(session: &Session, params: &Value) -> Result<(), McpError> {
     let level = params.get("level").and_then(Value::as_str).unwrap_or_default();
     let rank = protocol::log_level_rank(level).ok_or_else(|| {
         McpError::InvalidParams(format!(
@@ -517,42 +660,5 @@ fn set_level(session: &Session, params: &Value) -> Result<Value, McpError> {
         ))
     })?;
     session.set_min_log_rank(rank);
-    Ok(json!({}))
-}
-
-/// Accounts for one call however it ends: metrics, the in-flight gauge and
-/// slot, and the audit line. A call whose task is dropped before it sets an
-/// outcome counts as `cancelled`.
-struct CallGuard {
-    metrics: Arc<Metrics>,
-    tool: String,
-    session: String,
-    client: Arc<str>,
-    started: Instant,
-    outcome: CallOutcome,
-    fuel: u64,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Drop for CallGuard {
-    fn drop(&mut self) {
-        let wall = self.started.elapsed();
-        self.metrics.calls_in_flight().dec();
-        self.metrics.record_call(&self.tool, self.outcome, wall, self.fuel);
-        let duration_ms = wall.as_secs_f64() * 1e3;
-        let span = tracing::Span::current();
-        span.record("outcome", self.outcome.as_str());
-        span.record("duration_ms", duration_ms);
-        span.record("fuel", self.fuel);
-        tracing::info!(
-            target: "corral::audit",
-            tool = %self.tool,
-            outcome = self.outcome.as_str(),
-            duration_ms,
-            fuel = self.fuel,
-            session = %self.session,
-            client = %self.client,
-            "tool call"
-        );
-    }
+    Ok(())
 }

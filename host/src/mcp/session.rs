@@ -1,7 +1,10 @@
-//! Sessions: what the server remembers about one client between requests.
+//! Sessions (MCP 2025-11-25 and earlier): what the server remembers about
+//! one client between requests, and the requests in flight that a client
+//! may cancel.
 //!
 //! - A session starts with `initialize` and gets a random 128-bit id (32 hex
-//!   digits), which the transport sends as `Mcp-Session-Id`.
+//!   digits), which the HTTP transport sends as `Mcp-Session-Id`. Over
+//!   stdio the connection is the session: it is not kept in [`Sessions`].
 //! - It holds the negotiated revision, the minimum log level the client asked
 //!   for with `logging/setLevel` (default: `debug`, so every message is sent),
 //!   and the requests in flight, so `notifications/cancelled` can stop one.
@@ -31,12 +34,63 @@ pub enum SessionError {
     /// No session with that id: never created, deleted or expired.
     #[error("session not found: it was never created, was deleted, or expired; initialize again")]
     Unknown,
-    /// The session already has a request in flight with that id.
-    #[error("request id {0} is already in flight in this session")]
-    DuplicateRequestId(String),
     /// No session could be created: the random source failed.
     #[error("cannot create a session id: {0}")]
     Entropy(String),
+}
+
+/// A request id that is already in flight.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("request id {0} is already in flight; use a new id for each request")]
+pub struct DuplicateRequestId(pub String);
+
+/// The requests in flight of one session or connection, by id, so that
+/// `notifications/cancelled` can stop one.
+#[derive(Default)]
+pub struct InFlight {
+    requests: Mutex<HashMap<String, oneshot::Sender<()>>>,
+}
+
+impl InFlight {
+    /// Registers a request; the receiver fires when it is cancelled.
+    pub fn begin(&self, id: &RequestId) -> Result<oneshot::Receiver<()>, DuplicateRequestId> {
+        let mut requests = lock(&self.requests);
+        let key = id.key();
+        if requests.contains_key(&key) {
+            return Err(DuplicateRequestId(key));
+        }
+        let (tx, rx) = oneshot::channel();
+        requests.insert(key, tx);
+        Ok(rx)
+    }
+
+    /// Forgets a finished request.
+    pub fn end(&self, id: &RequestId) {
+        lock(&self.requests).remove(&id.key());
+    }
+
+    /// Cancels the request with `id`; `false` if there is none (it
+    /// finished already, or never existed: both are normal races).
+    pub fn cancel(&self, id: &RequestId) -> bool {
+        lock(&self.requests).remove(&id.key()).is_some_and(|tx| tx.send(()).is_ok())
+    }
+
+    /// Cancels every request.
+    pub fn cancel_all(&self) {
+        for (_, tx) in lock(&self.requests).drain() {
+            let _ = tx.send(());
+        }
+    }
+
+    /// Number of requests in flight.
+    pub fn len(&self) -> usize {
+        lock(&self.requests).len()
+    }
+
+    /// Whether no request is in flight.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 /// One client's session.
@@ -44,7 +98,7 @@ pub struct Session {
     id: String,
     protocol_version: &'static str,
     min_log_rank: AtomicU8,
-    in_flight: Mutex<HashMap<String, oneshot::Sender<()>>>,
+    in_flight: InFlight,
     last_seen: Mutex<Instant>,
     closed: watch::Sender<bool>,
 }
@@ -70,32 +124,14 @@ impl Session {
         rank >= self.min_log_rank.load(Ordering::Relaxed)
     }
 
-    /// Registers a request in flight; the receiver fires when it is cancelled.
-    pub fn begin_request(&self, id: &RequestId) -> Result<oneshot::Receiver<()>, SessionError> {
-        let mut in_flight = lock(&self.in_flight);
-        let key = id.key();
-        if in_flight.contains_key(&key) {
-            return Err(SessionError::DuplicateRequestId(key));
-        }
-        let (tx, rx) = oneshot::channel();
-        in_flight.insert(key, tx);
-        Ok(rx)
-    }
-
-    /// Forgets a finished request.
-    pub fn end_request(&self, id: &RequestId) {
-        lock(&self.in_flight).remove(&id.key());
-    }
-
-    /// Cancels the request in flight with `id`; `false` if there is none
-    /// (it finished already, or never existed: both are normal races).
-    pub fn cancel(&self, id: &RequestId) -> bool {
-        lock(&self.in_flight).remove(&id.key()).is_some_and(|tx| tx.send(()).is_ok())
+    /// Its requests in flight.
+    pub fn in_flight(&self) -> &InFlight {
+        &self.in_flight
     }
 
     /// Number of requests in flight.
     pub fn requests_in_flight(&self) -> usize {
-        lock(&self.in_flight).len()
+        self.in_flight.len()
     }
 
     /// A receiver that turns `true` when the session ends.
@@ -103,10 +139,24 @@ impl Session {
         self.closed.subscribe()
     }
 
-    fn close(&self) {
-        for (_, tx) in lock(&self.in_flight).drain() {
-            let _ = tx.send(());
+    /// A session that is not kept in [`Sessions`]: a stdio connection's.
+    pub fn connection(protocol_version: &'static str) -> Session {
+        Session::new(String::new(), protocol_version)
+    }
+
+    fn new(id: String, protocol_version: &'static str) -> Session {
+        Session {
+            id,
+            protocol_version,
+            min_log_rank: AtomicU8::new(0),
+            in_flight: InFlight::default(),
+            last_seen: Mutex::new(Instant::now()),
+            closed: watch::Sender::new(false),
         }
+    }
+
+    fn close(&self) {
+        self.in_flight.cancel_all();
         self.closed.send_replace(true);
     }
 
@@ -148,14 +198,7 @@ impl Sessions {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|err| SessionError::Entropy(err.to_string()))?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let session = Arc::new(Session {
-            id: id.clone(),
-            protocol_version,
-            min_log_rank: AtomicU8::new(0),
-            in_flight: Mutex::new(HashMap::new()),
-            last_seen: Mutex::new(Instant::now()),
-            closed: watch::Sender::new(false),
-        });
+        let session = Arc::new(Session::new(id.clone(), protocol_version));
         let mut map = lock(&self.map);
         let now = Instant::now();
         let full = map.len() >= self.max_sessions;
@@ -288,20 +331,20 @@ mod tests {
     fn cancel_fires_the_request_receiver_once() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
         let s = sessions.create("2025-11-25").unwrap();
-        let mut rx = s.begin_request(&id(1)).unwrap();
-        assert!(s.cancel(&id(1)));
+        let mut rx = s.in_flight().begin(&id(1)).unwrap();
+        assert!(s.in_flight().cancel(&id(1)));
         assert!(rx.try_recv().is_ok());
-        assert!(!s.cancel(&id(1)));
+        assert!(!s.in_flight().cancel(&id(1)));
     }
 
     #[test]
     fn a_duplicate_request_id_in_flight_is_refused() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
         let s = sessions.create("2025-11-25").unwrap();
-        let _rx = s.begin_request(&id(1)).unwrap();
-        assert!(matches!(s.begin_request(&id(1)), Err(SessionError::DuplicateRequestId(_))));
-        s.end_request(&id(1));
-        assert!(s.begin_request(&id(1)).is_ok());
+        let _rx = s.in_flight().begin(&id(1)).unwrap();
+        assert!(matches!(s.in_flight().begin(&id(1)), Err(DuplicateRequestId(_))));
+        s.in_flight().end(&id(1));
+        assert!(s.in_flight().begin(&id(1)).is_ok());
     }
 
     #[test]

@@ -1,144 +1,265 @@
-//! MCP shapes: tool definitions and tool results as the protocol's JSON
-//! (revision 2025-11-25), independent of any transport.
+//! MCP results as the protocol's JSON, written straight from what the
+//! backends returned: a guest's content and structured text, a native
+//! server's result members, a failure's message. Nothing is copied into an
+//! intermediate tree; each result is serialized once, into the response.
+//!
+//! The two generations differ only in the members every 2026-07-28 result
+//! carries: `resultType` (`"complete"`), `_meta` naming the server, and on
+//! cacheable results `ttlMs` and `cacheScope` ([`Stateless`]).
 
-use base64::Engine as _;
+use base64::display::Base64Display;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
+use serde_json::value::RawValue;
 
-use crate::registry::ToolEntry;
-use crate::sandbox::{Annotations, CallResult, Content, ResourceContents};
+use super::protocol::{self, CacheScope};
+use crate::call::Failure;
+use crate::registry::ToolOutput;
+use crate::sandbox::{Content, ResourceContents, ToolResult};
 
-/// The MCP `Tool` object for an exposed tool.
-pub fn tool_json(entry: &ToolEntry) -> Value {
-    let def = &entry.def;
-    let mut tool = Map::new();
-    tool.insert("name".into(), entry.name.clone().into());
-    if let Some(title) = &def.title {
-        tool.insert("title".into(), title.clone().into());
-    }
-    tool.insert("description".into(), def.description.clone().into());
-    // Schemas were checked to be JSON objects when the component loaded.
-    tool.insert("inputSchema".into(), serde_json::from_str(&def.input_schema).unwrap_or_default());
-    if let Some(schema) = &def.output_schema {
-        tool.insert("outputSchema".into(), serde_json::from_str(schema).unwrap_or_default());
-    }
-    if let Some(annotations) = annotations_json(&def.annotations) {
-        tool.insert("annotations".into(), annotations);
-    }
-    Value::Object(tool)
+/// The members a 2026-07-28 result adds: `None` for a session revision.
+#[derive(Debug, Clone, Copy)]
+pub struct Stateless {
+    /// `ttlMs` and `cacheScope`, for cacheable results.
+    pub cache: Option<(u64, CacheScope)>,
 }
 
-fn annotations_json(a: &Annotations) -> Option<Value> {
-    let hints = [
-        ("readOnlyHint", a.read_only),
-        ("destructiveHint", a.destructive),
-        ("idempotentHint", a.idempotent),
-        ("openWorldHint", a.open_world),
-    ];
-    let map: Map<String, Value> =
-        hints.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), Value::Bool(v)))).collect();
-    (!map.is_empty()).then_some(Value::Object(map))
+fn stateless_members<M: SerializeMap>(
+    map: &mut M,
+    stateless: Option<Stateless>,
+) -> Result<(), M::Error> {
+    let Some(stateless) = stateless else { return Ok(()) };
+    map.serialize_entry("resultType", "complete")?;
+    if let Some((ttl_ms, scope)) = stateless.cache {
+        map.serialize_entry("ttlMs", &ttl_ms)?;
+        map.serialize_entry("cacheScope", &scope)?;
+    }
+    map.serialize_entry("_meta", protocol::result_meta())
 }
 
-/// The MCP `CallToolResult` object for a result.
-pub fn call_result_json(result: &CallResult) -> Value {
-    let content: Vec<Value> = result.content.iter().map(content_json).collect();
-    let mut out = Map::new();
-    out.insert("content".into(), Value::Array(content));
+/// A `tools/list` result: a page of the catalogue's `Tool` objects, each
+/// serialized when its tool was installed.
+pub struct ToolsPage<'a> {
+    /// The tools of this page.
+    pub tools: Vec<&'a RawValue>,
+    /// The cursor of the next page, if there is one.
+    pub next_cursor: Option<String>,
+    /// The 2026-07-28 members.
+    pub stateless: Option<Stateless>,
+}
+
+impl Serialize for ToolsPage<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("tools", &self.tools)?;
+        if let Some(cursor) = &self.next_cursor {
+            map.serialize_entry("nextCursor", cursor)?;
+        }
+        stateless_members(&mut map, self.stateless)?;
+        map.end()
+    }
+}
+
+/// A `CallToolResult`.
+pub struct CallToolResult<'a> {
+    /// What the call produced.
+    pub output: &'a ToolOutput,
+    /// The 2026-07-28 members (a call result is not cacheable).
+    pub stateless: Option<Stateless>,
+}
+
+impl Serialize for CallToolResult<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self.output {
+            ToolOutput::Component(result) => component_members(&mut map, result)?,
+            ToolOutput::Native(members) => {
+                for (key, value) in members {
+                    map.serialize_entry(key, value)?;
+                }
+            }
+            ToolOutput::Failure(failure) => failure_members(&mut map, failure)?,
+        }
+        stateless_members(&mut map, self.stateless)?;
+        map.end()
+    }
+}
+
+fn component_members<M: SerializeMap>(map: &mut M, result: &ToolResult) -> Result<(), M::Error> {
+    map.serialize_entry("content", &ContentList(&result.content))?;
     if let Some(structured) = &result.structured {
-        // Checked to be a JSON object when the call returned.
-        out.insert(
-            "structuredContent".into(),
-            serde_json::from_str(structured).unwrap_or_default(),
-        );
+        map.serialize_entry("structuredContent", structured)?;
     }
-    out.insert("isError".into(), Value::Bool(result.is_error));
-    Value::Object(out)
+    map.serialize_entry("isError", &result.is_error)
 }
 
-fn content_json(content: &Content) -> Value {
-    match content {
-        Content::Text(text) => json!({ "type": "text", "text": text }),
-        Content::Image(blob) => {
-            json!({ "type": "image", "data": BASE64.encode(&blob.data), "mimeType": blob.mime_type })
-        }
-        Content::Audio(blob) => {
-            json!({ "type": "audio", "data": BASE64.encode(&blob.data), "mimeType": blob.mime_type })
-        }
-        Content::Resource(r) => {
-            let mut resource = Map::new();
-            resource.insert("uri".into(), r.uri.clone().into());
-            if let Some(mime) = &r.mime_type {
-                resource.insert("mimeType".into(), mime.clone().into());
+fn failure_members<M: SerializeMap>(map: &mut M, failure: &Failure) -> Result<(), M::Error> {
+    map.serialize_entry("content", &[TextItem(&failure.message)])?;
+    map.serialize_entry("isError", &true)
+}
+
+struct TextItem<'a>(&'a str);
+
+impl Serialize for TextItem<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("type", "text")?;
+        map.serialize_entry("text", self.0)?;
+        map.end()
+    }
+}
+
+struct ContentList<'a>(&'a [Content]);
+
+impl Serialize for ContentList<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().map(ContentItem))
+    }
+}
+
+struct ContentItem<'a>(&'a Content);
+
+/// Bytes as base64, written straight into the output.
+struct Base64<'a>(&'a [u8]);
+
+impl Serialize for Base64<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&Base64Display::new(self.0, &BASE64))
+    }
+}
+
+impl Serialize for ContentItem<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self.0 {
+            Content::Text(text) => {
+                map.serialize_entry("type", "text")?;
+                map.serialize_entry("text", text)?;
             }
-            match &r.contents {
-                ResourceContents::Text(text) => resource.insert("text".into(), text.clone().into()),
-                ResourceContents::Blob(bytes) => {
-                    resource.insert("blob".into(), BASE64.encode(bytes).into())
+            Content::Image(blob) | Content::Audio(blob) => {
+                let kind = if matches!(self.0, Content::Image(_)) { "image" } else { "audio" };
+                map.serialize_entry("type", kind)?;
+                map.serialize_entry("data", &Base64(&blob.data))?;
+                map.serialize_entry("mimeType", &blob.mime_type)?;
+            }
+            Content::Resource(resource) => {
+                map.serialize_entry("type", "resource")?;
+                map.serialize_entry("resource", &EmbeddedResource(resource))?;
+            }
+            Content::ResourceLink(link) => {
+                map.serialize_entry("type", "resource_link")?;
+                map.serialize_entry("uri", &link.uri)?;
+                map.serialize_entry("name", &link.name)?;
+                if let Some(title) = &link.title {
+                    map.serialize_entry("title", title)?;
                 }
-            };
-            json!({ "type": "resource", "resource": resource })
-        }
-        Content::ResourceLink(link) => {
-            let mut out = Map::new();
-            out.insert("type".into(), "resource_link".into());
-            out.insert("uri".into(), link.uri.clone().into());
-            out.insert("name".into(), link.name.clone().into());
-            let optional = [
-                ("title", link.title.clone().map(Value::from)),
-                ("description", link.description.clone().map(Value::from)),
-                ("mimeType", link.mime_type.clone().map(Value::from)),
-                ("size", link.size.map(Value::from)),
-            ];
-            for (key, value) in optional {
-                if let Some(value) = value {
-                    out.insert(key.into(), value);
+                if let Some(description) = &link.description {
+                    map.serialize_entry("description", description)?;
+                }
+                if let Some(mime) = &link.mime_type {
+                    map.serialize_entry("mimeType", mime)?;
+                }
+                if let Some(size) = link.size {
+                    map.serialize_entry("size", &size)?;
                 }
             }
-            Value::Object(out)
         }
+        map.end()
+    }
+}
+
+struct EmbeddedResource<'a>(&'a crate::sandbox::EmbeddedResource);
+
+impl Serialize for EmbeddedResource<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let resource = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("uri", &resource.uri)?;
+        if let Some(mime) = &resource.mime_type {
+            map.serialize_entry("mimeType", mime)?;
+        }
+        match &resource.contents {
+            ResourceContents::Text(text) => map.serialize_entry("text", text)?,
+            ResourceContents::Blob(bytes) => map.serialize_entry("blob", &Base64(bytes))?,
+        }
+        map.end()
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::{Value, json};
+
     use super::*;
-    use crate::sandbox::{Blob, EmbeddedResource};
+    use crate::sandbox::{Blob, EmbeddedResource as Embedded};
+
+    fn to_value(output: &ToolOutput, stateless: Option<Stateless>) -> Value {
+        serde_json::to_value(CallToolResult { output, stateless }).unwrap()
+    }
 
     #[test]
     fn image_content_is_base64_with_mime_type() {
-        let result = CallResult {
+        let output = ToolOutput::Component(ToolResult {
             content: vec![Content::Image(Blob {
                 data: vec![1, 2, 3],
                 mime_type: "image/png".into(),
             })],
             structured: None,
             is_error: false,
-        };
+        });
         assert_eq!(
-            call_result_json(&result),
+            to_value(&output, None),
             json!({ "content": [{ "type": "image", "data": "AQID", "mimeType": "image/png" }], "isError": false })
         );
     }
 
     #[test]
-    fn embedded_text_resource_and_structured_content() {
-        let result = CallResult {
-            content: vec![Content::Resource(EmbeddedResource {
+    fn embedded_text_resource_and_structured_content_are_written_as_given() {
+        let output = ToolOutput::Component(ToolResult {
+            content: vec![Content::Resource(Embedded {
                 uri: "test://r".into(),
                 mime_type: Some("text/plain".into()),
                 contents: ResourceContents::Text("hi".into()),
             })],
-            structured: Some(r#"{"n":1}"#.into()),
+            structured: Some(RawValue::from_string(r#"{"n":1}"#.into()).unwrap()),
             is_error: true,
-        };
+        });
         assert_eq!(
-            call_result_json(&result),
+            to_value(&output, None),
             json!({
                 "content": [{ "type": "resource", "resource": { "uri": "test://r", "mimeType": "text/plain", "text": "hi" } }],
                 "structuredContent": { "n": 1 },
                 "isError": true
             })
+        );
+    }
+
+    #[test]
+    fn a_failure_is_an_is_error_text_result() {
+        let output = ToolOutput::Failure(Failure::unknown_tool("x"));
+        assert_eq!(
+            to_value(&output, None),
+            json!({ "content": [{ "type": "text", "text": "unknown tool: x" }], "isError": true })
+        );
+    }
+
+    #[test]
+    fn a_stateless_result_says_complete_and_names_the_server() {
+        let output = ToolOutput::Failure(Failure::unknown_tool("x"));
+        let value = to_value(&output, Some(Stateless { cache: None }));
+        assert_eq!(value["resultType"], "complete");
+        assert_eq!(value["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "corral");
+        assert!(value.get("ttlMs").is_none());
+        let page = ToolsPage {
+            tools: vec![],
+            next_cursor: None,
+            stateless: Some(Stateless { cache: Some((0, CacheScope::Private)) }),
+        };
+        let value = serde_json::to_value(page).unwrap();
+        assert_eq!(
+            (value["ttlMs"].clone(), value["cacheScope"].clone()),
+            (json!(0), json!("private"))
         );
     }
 }

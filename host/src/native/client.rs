@@ -23,11 +23,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use tokio::io::{
-    AsyncBufRead, AsyncBufReadExt as _, AsyncRead, AsyncWrite, AsyncWriteExt as _, BufReader,
-};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
+use crate::framing::{LineError, LineReader, write_line};
 use crate::sandbox::{EventSink, GuestEvent, LogLevel};
 
 /// The MCP revision Corral asks native servers for.
@@ -142,8 +141,7 @@ impl Client {
         tokio::spawn(read_messages(
             shared.clone(),
             outgoing.clone(),
-            BufReader::new(reader),
-            max_message,
+            LineReader::new(reader, max_message),
         ));
         Client { shared, outgoing, next_id: AtomicU64::new(1) }
     }
@@ -356,13 +354,8 @@ async fn write_lines<W: AsyncWrite + Unpin>(
             line = lines.recv() => line,
             _ = closed.wait_for(Option::is_some) => None,
         };
-        let Some(mut line) = line else { break };
-        line.push('\n');
-        let written = async {
-            writer.write_all(line.as_bytes()).await?;
-            writer.flush().await
-        };
-        if let Err(err) = written.await {
+        let Some(line) = line else { break };
+        if let Err(err) = write_line(&mut writer, line.as_bytes()).await {
             shared.close(ClientError::Closed(format!("writing to the server failed: {err}")));
             break;
         }
@@ -371,61 +364,27 @@ async fn write_lines<W: AsyncWrite + Unpin>(
     let _ = writer.shutdown().await;
 }
 
-/// Why [`read_line`] stopped.
-enum LineError {
-    TooLarge,
-    Io(std::io::Error),
-}
-
-/// Reads one `\n`-terminated line into `buf` (without the newline), never
-/// holding more than `max` bytes. `Ok(false)` at end of input.
-async fn read_line<R: AsyncBufRead + Unpin>(
-    reader: &mut R,
-    buf: &mut Vec<u8>,
-    max: usize,
-) -> Result<bool, LineError> {
-    buf.clear();
-    loop {
-        let available = reader.fill_buf().await.map_err(LineError::Io)?;
-        if available.is_empty() {
-            return Ok(false);
-        }
-        let (take, done) = match available.iter().position(|&b| b == b'\n') {
-            Some(i) => (i, true),
-            None => (available.len(), false),
-        };
-        if buf.len() + take > max {
-            return Err(LineError::TooLarge);
-        }
-        buf.extend_from_slice(&available[..take]);
-        reader.consume(if done { take + 1 } else { take });
-        if done {
-            return Ok(true);
-        }
-    }
-}
-
-async fn read_messages<R: AsyncBufRead + Unpin>(
+async fn read_messages<R: AsyncRead + Unpin>(
     shared: Arc<Shared>,
     outgoing: mpsc::UnboundedSender<String>,
-    mut reader: R,
-    max_message: usize,
+    mut reader: LineReader<R>,
 ) {
-    let mut buf = Vec::new();
     let mut closed = shared.closed.subscribe();
     loop {
         let line = tokio::select! {
-            line = read_line(&mut reader, &mut buf, max_message) => line,
+            line = reader.next_line() => line,
             _ = closed.wait_for(Option::is_some) => return,
         };
         match line {
-            Ok(true) => dispatch(&shared, &outgoing, &buf),
-            Ok(false) => {
+            Ok(Some(line)) => dispatch(&shared, &outgoing, line),
+            Ok(None) => {
                 shared.close(ClientError::Closed("the server closed its output".into()));
                 return;
             }
-            Err(LineError::TooLarge) => {
-                shared.close(ClientError::MessageTooLarge { limit: max_message });
+            Err(LineError::TooLong { limit }) => {
+                // The rest of that line cannot be framed safely: the
+                // supervisor restarts the server.
+                shared.close(ClientError::MessageTooLarge { limit });
                 return;
             }
             Err(LineError::Io(err)) => {
@@ -438,9 +397,6 @@ async fn read_messages<R: AsyncBufRead + Unpin>(
 
 /// Acts on one line from the server.
 fn dispatch(shared: &Shared, outgoing: &mpsc::UnboundedSender<String>, line: &[u8]) {
-    if line.iter().all(u8::is_ascii_whitespace) {
-        return;
-    }
     let message: Value = match serde_json::from_slice(line) {
         Ok(Value::Object(message)) => Value::Object(message),
         _ => {
@@ -550,7 +506,7 @@ fn parse_level(level: &str) -> Option<LogLevel> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::io::{AsyncBufReadExt, DuplexStream, Lines};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader, DuplexStream, Lines};
 
     /// A client wired to an in-memory fake server: the test reads what the
     /// client sends and writes what the server answers.

@@ -47,8 +47,8 @@ use std::time::Instant;
 use tokio::io::{AsyncBufReadExt as _, AsyncRead, BufReader};
 use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
-use super::config::Launcher;
 pub use super::spec::{EnvEntry, LaunchSpec};
+use crate::config::Launcher;
 
 /// The label every Corral container carries.
 pub const MANAGED_LABEL: &str = "corral.managed=1";
@@ -344,7 +344,7 @@ pub fn launch(spec: &LaunchSpec) -> Result<Launched, LaunchError> {
             let (program, args) =
                 c.command.split_first().map_or(("", &[][..]), |(p, a)| (p.as_str(), a));
             let mut command = Command::new(program);
-            command.args(args).env_clear();
+            command.args(args).env_clear().current_dir(&spec.base_dir);
             for (key, value) in &spec.env {
                 command.env(key, value.expose());
             }

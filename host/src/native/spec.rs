@@ -13,8 +13,8 @@
 
 use std::path::Path;
 
-use super::config::NativeConfig;
 use crate::config::ConfigError;
+use crate::config::NativeConfig;
 pub use crate::policy::EnvEntry;
 use crate::policy::{DirGrant, resolve_dirs, resolve_env};
 
@@ -29,6 +29,10 @@ pub struct LaunchSpec {
     pub dirs: Vec<DirGrant>,
     /// Identifies this host instance on its containers (`corral.host` label).
     pub instance: String,
+    /// The config file's directory: the working directory of a server run
+    /// by the process launcher, so that relative paths in its command are
+    /// relative to the config, like every other path in it.
+    pub base_dir: std::path::PathBuf,
 }
 
 impl LaunchSpec {
@@ -42,7 +46,13 @@ impl LaunchSpec {
         let ctx = format!("native {:?}", config.name);
         let env = resolve_env(&ctx, &config.env, base_dir)?;
         let dirs = resolve_dirs(&ctx, &config.dirs, base_dir)?;
-        Ok(LaunchSpec { config: config.clone(), env, dirs, instance: instance.to_owned() })
+        Ok(LaunchSpec {
+            config: config.clone(),
+            env,
+            dirs,
+            instance: instance.to_owned(),
+            base_dir: base_dir.to_owned(),
+        })
     }
 }
 

@@ -24,8 +24,8 @@ use serde_json::{Value, json};
 
 use super::NativeServers;
 use super::client::{Client, ClientError};
-use super::config::Launcher;
 use super::launcher::{self, LaunchSpec, Launched};
+use crate::config::Launcher;
 
 /// Longest wait for a health ping's answer.
 const MAX_PING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -63,7 +63,6 @@ struct Status {
     /// Restarts after the first successful start or failed attempt.
     restarts: u64,
     next_attempt: Option<Instant>,
-    refused_tools: Vec<String>,
 }
 
 /// One configured server and its live state.
@@ -89,7 +88,6 @@ impl ServerSlot {
                 last_error: None,
                 restarts: 0,
                 next_attempt: None,
-                refused_tools: Vec::new(),
             }),
         }
     }
@@ -127,7 +125,8 @@ impl ServerSlot {
         }
     }
 
-    /// The server's entry in `/readyz` (without its tools).
+    /// The server's entry in `/readyz` (without its tools, which the
+    /// registry knows).
     pub fn readiness(&self) -> Value {
         let status = self.status();
         let c = &self.spec.config;
@@ -146,7 +145,6 @@ impl ServerSlot {
             "container": status.container,
             "restarts": status.restarts,
             "last_error": status.last_error,
-            "refused_tools": status.refused_tools,
         })
     }
 }
@@ -178,7 +176,7 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
         let reason = match start(&slot).await {
             Ok((launched, client, tools)) => {
                 let Some(native) = servers.upgrade() else { return };
-                let refused = native.install_tools(index, &tools);
+                native.install_tools(index, &tools);
                 failures = 0;
                 {
                     let mut status = slot.status();
@@ -186,7 +184,6 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
                     status.first_start = false;
                     status.client = Some(client.clone());
                     status.container = launched.container.clone();
-                    status.refused_tools = refused;
                 }
                 native.metrics.set_native_server_up(&name, true);
                 native.metrics.set_circuit_open(&name, false);
@@ -316,8 +313,7 @@ async fn watch(
                 match client.list_tools(ping_timeout.max(Duration::from_secs(1))).await {
                     Ok(tools) => {
                         let Some(native) = servers.upgrade() else { return "host stopping".into() };
-                        let refused = native.install_tools(index, &tools);
-                        slot.status().refused_tools = refused;
+                        native.install_tools(index, &tools);
                     }
                     Err(err) => return format!("tools/list after list_changed failed: {err}"),
                 }

@@ -24,11 +24,11 @@ pub(super) fn output_size(result: &CallResult) -> u64 {
     (content + result.structured.as_ref().map_or(0, String::len)) as u64
 }
 
-/// True for no structured content, or content that parses as a JSON object.
-pub(super) fn is_json_object(structured: Option<&str>) -> bool {
-    structured.is_none_or(|s| {
-        matches!(serde_json::from_str::<serde_json::Value>(s), Ok(serde_json::Value::Object(_)))
-    })
+/// Structured content as raw JSON, if `text` is one JSON object. The text
+/// is scanned once for validity and kept as it is (no tree is built).
+pub(super) fn structured_object(text: String) -> Option<Box<serde_json::value::RawValue>> {
+    let raw = serde_json::value::RawValue::from_string(text).ok()?;
+    raw.get().trim_start().starts_with('{').then_some(raw)
 }
 
 /// MCP tool names: 1-128 characters of `A-Z a-z 0-9 _ - .`.

@@ -53,13 +53,13 @@ pub use self::bindings::corral::mcp::types::{
 };
 pub use self::cache::CompileCache;
 pub use self::checks::is_valid_tool_name;
-use self::checks::{is_json_object, output_size, validate_tools};
+use self::checks::{output_size, structured_object, validate_tools};
 use self::net::NetGuard;
 pub use self::net::NetworkObserver;
-pub use self::outcome::{CallOutcome, Failure};
 pub use self::reused::ReusedInstance;
 use self::state::{CallState, MemoryLimiter};
 pub use self::state::{CapturedStdio, EventSink, GuestEvent, LogLevel};
+pub use crate::call::{CallOutcome, Failure};
 use crate::config::EngineConfig;
 use crate::policy::{Limits, Policy};
 
@@ -206,14 +206,26 @@ impl LoadedComponent {
     }
 }
 
+/// What a tool returned, checked: within the output limit, its structured
+/// content a JSON object, kept as the JSON text the guest wrote so that it
+/// is copied into the response, never parsed into a tree.
+#[derive(Debug)]
+pub struct ToolResult {
+    /// The content items, as the guest returned them.
+    pub content: Vec<Content>,
+    /// Structured output: a JSON object, as the guest's text.
+    pub structured: Option<Box<serde_json::value::RawValue>>,
+    /// The tool marked the result as an error itself (MCP `isError`).
+    pub is_error: bool,
+}
+
 /// Everything about one finished call.
 #[derive(Debug)]
 pub struct CallReport {
     /// How it ended.
     pub outcome: CallOutcome,
-    /// The result to return: the tool's own, or an `isError` result that
-    /// explains a failure.
-    pub result: CallResult,
+    /// The tool's own result, or the failure that stopped it.
+    pub result: Result<ToolResult, Failure>,
     /// Fuel the call consumed (instantiation included).
     pub fuel_consumed: u64,
     /// Wall-clock time from slot acquired to result.
@@ -378,47 +390,29 @@ impl Sandbox {
             })
             .await;
         let limits = &component.policy.limits;
-        let (outcome, result, fuel_consumed, stdio) = match run {
-            Ok((Ok(result), fuel, stdio)) => match output_size(&result) {
-                size if size > limits.output_bytes => {
-                    let failure = Failure::new(
-                        CallOutcome::OutputTooLarge,
-                        format!(
-                            "tool output too large: the result is {size} bytes, over the {} byte output limit (output_kib)",
-                            limits.output_bytes
-                        ),
-                    );
-                    (failure.outcome, failure.into_result(), fuel, stdio)
-                }
-                _ if !is_json_object(result.structured.as_deref()) => {
-                    let failure = Failure::new(
-                        CallOutcome::ToolError,
-                        "tool returned structured content that is not a JSON object",
-                    );
-                    (failure.outcome, failure.into_result(), fuel, stdio)
-                }
-                _ if result.is_error => (CallOutcome::ToolError, result, fuel, stdio),
-                _ => (CallOutcome::Ok, result, fuel, stdio),
-            },
+        let (result, fuel_consumed, stdio) = match run {
+            Ok((Ok(result), fuel, stdio)) => (check_result(result, limits), fuel, stdio),
             Ok((Err(call_error), fuel, stdio)) => {
                 let failure = match call_error {
-                    CallError::UnknownTool(name) => {
-                        Failure::new(CallOutcome::UnknownTool, format!("unknown tool: {name}"))
+                    CallError::UnknownTool(name) => Failure::unknown_tool(&name),
+                    CallError::InvalidArguments(message) => {
+                        Failure::invalid_arguments(format!("invalid arguments: {message}"))
                     }
-                    CallError::InvalidArguments(message) => Failure::new(
-                        CallOutcome::InvalidArguments,
-                        format!("invalid arguments: {message}"),
-                    ),
                     CallError::Failed(message) => {
-                        Failure::new(CallOutcome::ToolError, format!("tool failed: {message}"))
+                        Failure::tool_failed(format!("tool failed: {message}"))
                     }
                 };
-                (failure.outcome, failure.into_result(), fuel, stdio)
+                (Err(failure), fuel, stdio)
             }
             Err((failure, report)) => {
                 let (fuel, stdio) = report.unwrap_or_default();
-                (failure.outcome, failure.into_result(), fuel, stdio)
+                (Err(failure), fuel, stdio)
             }
+        };
+        let outcome = match &result {
+            Ok(result) if result.is_error => CallOutcome::ToolError,
+            Ok(_) => CallOutcome::Ok,
+            Err(failure) => failure.outcome,
         };
         CallReport { outcome, result, fuel_consumed, elapsed: started.elapsed(), stdio }
     }
@@ -461,7 +455,7 @@ impl Sandbox {
                 &limits,
                 self.settings.max_wasm_stack_kib,
             )),
-            Err(_elapsed) => Err(Failure::timeout(limits.timeout)),
+            Err(_elapsed) => Err(Failure::timeout(limits.timeout, "timeout_ms")),
         };
         let stdio = store.data().take_stdio();
         match result {
@@ -475,8 +469,14 @@ impl Sandbox {
         component: &LoadedComponent,
         deadline: tokio::time::Instant,
     ) -> Result<(OwnedSemaphorePermit, OwnedSemaphorePermit), Failure> {
+        let limits = &component.policy.limits;
         let busy = || {
-            Failure::busy(&component.name, &component.policy.limits, self.settings.max_instances)
+            Failure::busy(
+                &component.name,
+                limits.queue_timeout,
+                limits.max_concurrency,
+                self.settings.max_instances,
+            )
         };
         // Component slot first: a component at its own limit must not hold
         // a global slot that another component could use.
@@ -555,6 +555,21 @@ impl Sandbox {
         store.epoch_deadline_trap();
         store
     }
+}
+
+/// Checks what a guest returned against the output limit and the shape of
+/// structured content; the structured text is validated once and kept as
+/// it came.
+fn check_result(result: CallResult, limits: &Limits) -> Result<ToolResult, Failure> {
+    let size = output_size(&result);
+    if size > limits.output_bytes {
+        return Err(Failure::result_too_large(size, limits.output_bytes));
+    }
+    let structured = match result.structured {
+        None => None,
+        Some(text) => Some(structured_object(text).ok_or_else(Failure::structured_not_an_object)?),
+    };
+    Ok(ToolResult { content: result.content, structured, is_error: result.is_error })
 }
 
 impl Drop for Sandbox {

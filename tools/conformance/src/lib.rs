@@ -79,6 +79,19 @@ pub fn tools() -> Toolbox {
             )
             .read_only(true),
         )
+        // The name the 2026-07-28 scenarios call: with no log level in the
+        // request's _meta, the client must get none of these messages.
+        .with(
+            Tool::new(
+                "test_logging_tool",
+                "Sends three info log messages, 50 ms apart, while it runs",
+                |_: NoArgs| {
+                    with_logging();
+                    Ok("Tool with logging executed successfully")
+                },
+            )
+            .read_only(true),
+        )
         .with(
             Tool::new(
                 "test_error_handling",
@@ -120,6 +133,14 @@ pub fn tools() -> Toolbox {
             )
             .read_only(true),
         )
+        .with(
+            Tool::new(
+                "test_param_header",
+                "Echoes its region, which clients also send as the Mcp-Param-Region header",
+                |args: ParamHeaderArgs| Ok(format!("region: {}", args.region)),
+            )
+            .read_only(true),
+        )
 }
 
 corral_sdk::export!(tools);
@@ -156,10 +177,20 @@ fn with_progress() {
 }
 
 /// The arguments whose schema the `json-schema-2020-12` scenario inspects:
-/// it looks for `$defs.address` (hence the rename) and
-/// `additionalProperties: false` (hence `deny_unknown_fields`).
+/// it looks for `$defs.address` with an `$anchor` (hence the rename and
+/// the extension), `additionalProperties: false` (hence
+/// `deny_unknown_fields`), a composition (`allOf` holding an `anyOf`: a
+/// phone or an e-mail address is required) and a condition (`if` the
+/// contact method is the phone, `then` the phone is required, `else` the
+/// e-mail address), as in the scenario's schema.
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[schemars(extend(
+    "allOf" = [{ "anyOf": [{ "required": ["phone"] }, { "required": ["email"] }] }],
+    "if" = { "properties": { "contactMethod": { "const": "phone" } }, "required": ["contactMethod"] },
+    "then" = { "required": ["phone"] },
+    "else" = { "required": ["email"] }
+))]
 pub struct JsonSchema202012Args {
     /// The person's name.
     name: Option<String>,
@@ -168,11 +199,36 @@ pub struct JsonSchema202012Args {
     // `null` that an `Option` would give.
     #[serde(default)]
     address: Address,
+    /// How to reach the person.
+    contact_method: Option<ContactMethod>,
+    /// A phone number.
+    phone: Option<String>,
+    /// An e-mail address.
+    email: Option<String>,
+}
+
+/// How to reach someone.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ContactMethod {
+    /// By phone.
+    Phone,
+    /// By e-mail.
+    Email,
+}
+
+/// The arguments of `test_param_header`: a string property that clients
+/// mirror into an HTTP header (MCP 2026-07-28 `x-mcp-header`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ParamHeaderArgs {
+    /// Where the request should be routed.
+    #[schemars(extend("x-mcp-header" = "Region"))]
+    region: String,
 }
 
 /// A postal address.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
-#[schemars(rename = "address")]
+#[schemars(rename = "address", extend("$anchor" = "addressDef"))]
 pub struct Address {
     /// Street and number.
     street: Option<String>,
@@ -182,14 +238,23 @@ pub struct Address {
 
 fn describe_person(args: &JsonSchema202012Args) -> String {
     let name = args.name.as_deref().unwrap_or("someone");
-    match (&args.address.street, &args.address.city) {
+    let home = match (&args.address.street, &args.address.city) {
         (None, None) => format!("{name} has no address"),
         (street, city) => format!(
             "{name} lives at {}, {}",
             street.as_deref().unwrap_or("an unknown street"),
             city.as_deref().unwrap_or("an unknown city")
         ),
-    }
+    };
+    let reach = match (&args.contact_method, &args.phone, &args.email) {
+        (Some(ContactMethod::Phone), Some(phone), _) | (None, Some(phone), None) => {
+            format!("call {phone}")
+        }
+        (_, _, Some(email)) => format!("write to {email}"),
+        (_, Some(phone), None) => format!("call {phone}"),
+        (_, None, None) => "no way to reach them".to_owned(),
+    };
+    format!("{home}; {reach}")
 }
 
 #[cfg(test)]
@@ -306,7 +371,22 @@ mod tests {
         assert_eq!(schema["type"], "object");
         assert_eq!(schema["additionalProperties"], false);
         assert_eq!(schema["$defs"]["address"]["type"], "object");
+        assert_eq!(schema["$defs"]["address"]["$anchor"], "addressDef");
         assert_eq!(schema["properties"]["address"]["$ref"], "#/$defs/address");
+        assert_eq!(schema["allOf"][0]["anyOf"][0]["required"][0], "phone");
+        assert_eq!(schema["if"]["properties"]["contactMethod"]["const"], "phone");
+        assert_eq!(schema["then"]["required"][0], "phone");
+        assert_eq!(schema["else"]["required"][0], "email");
+    }
+
+    #[test]
+    fn param_header_tool_declares_its_header() {
+        let definitions = tools().definitions().expect("tools are well defined");
+        let definition =
+            definitions.iter().find(|d| d.name == "test_param_header").expect("listed");
+        let schema: Value = serde_json::from_str(&definition.input_schema).unwrap();
+        assert_eq!(schema["properties"]["region"]["x-mcp-header"], "Region");
+        assert_eq!(schema["properties"]["region"]["type"], "string");
     }
 
     #[test]
@@ -314,16 +394,19 @@ mod tests {
         let result = tools()
             .call(
                 "json_schema_2020_12_tool",
-                r#"{"name": "Ada", "address": {"street": "1 Main St", "city": "Paris"}}"#,
+                r#"{"name": "Ada", "address": {"street": "1 Main St", "city": "Paris"}, "contactMethod": "email", "email": "ada@example.com"}"#,
             )
             .unwrap();
-        assert_eq!(result.content, vec![Content::Text("Ada lives at 1 Main St, Paris".into())]);
+        assert_eq!(
+            result.content,
+            vec![Content::Text("Ada lives at 1 Main St, Paris; write to ada@example.com".into())]
+        );
     }
 
     #[test]
     fn every_tool_is_listed_with_a_description() {
         let definitions = tools().definitions().expect("tools are well defined");
-        assert_eq!(definitions.len(), 10);
+        assert_eq!(definitions.len(), 12);
         assert!(definitions.iter().all(|d| !d.description.is_empty()));
     }
 }

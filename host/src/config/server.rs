@@ -1,6 +1,6 @@
 //! The `[server]` table of the configuration file: how `corral serve`
-//! listens and what it accepts. Every field is optional; the defaults suit a
-//! server on the local machine.
+//! listens, what it accepts, and how it speaks MCP. Every field is optional;
+//! the defaults suit a server on the local machine.
 //!
 //! ```toml
 //! [server]
@@ -21,15 +21,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
-/// What is wrong with the `[server]` table.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("config: server.{field}: {message}")]
-pub struct ServerConfigError {
-    /// The field, e.g. `max_body_kib`.
-    pub field: &'static str,
-    /// What is wrong with it.
-    pub message: String,
-}
+use super::ConfigError;
 
 /// How `corral serve` listens and what it accepts.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -86,6 +78,19 @@ pub struct ServerConfig {
     /// Interval of SSE keep-alive comments on idle streams, in seconds. Default: 15.
     #[serde(default = "defaults::sse_keepalive_secs")]
     pub sse_keepalive_secs: u64,
+    /// Whether MCP 2025-11-25 (and 2025-06-18, 2025-03-26) clients may start
+    /// sessions with `initialize`. With `false` only the stateless revision
+    /// 2026-07-28 is served: `initialize` is answered like any unknown
+    /// method, and `GET` and `DELETE /mcp` get 405. Default: true.
+    #[serde(default = "defaults::legacy_sessions")]
+    pub legacy_sessions: bool,
+    /// How long a 2026-07-28 client may cache `server/discover` and
+    /// `tools/list` results (their `ttlMs`), in milliseconds. `tools/list`
+    /// says 0 while components are still loading, since its answer is known
+    /// to be incomplete. Changes are announced on `subscriptions/listen`
+    /// streams whatever the TTL. Default: 60000.
+    #[serde(default = "defaults::cache_ttl_ms")]
+    pub cache_ttl_ms: u64,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -135,6 +140,12 @@ mod defaults {
     pub(super) fn sse_keepalive_secs() -> u64 {
         15
     }
+    pub(super) fn legacy_sessions() -> bool {
+        true
+    }
+    pub(super) fn cache_ttl_ms() -> u64 {
+        60_000
+    }
 }
 
 impl Default for ServerConfig {
@@ -152,14 +163,16 @@ impl Default for ServerConfig {
             page_size: defaults::page_size(),
             shutdown_grace_ms: defaults::shutdown_grace_ms(),
             sse_keepalive_secs: defaults::sse_keepalive_secs(),
+            legacy_sessions: defaults::legacy_sessions(),
+            cache_ttl_ms: defaults::cache_ttl_ms(),
         }
     }
 }
 
 impl ServerConfig {
     /// Checks ranges and forms.
-    pub fn validate(&self) -> Result<(), ServerConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 7] = [
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let ranges: [(&'static str, u64, u64, u64); 8] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
             ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
             ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
@@ -167,53 +180,52 @@ impl ServerConfig {
             ("page_size", self.page_size.into(), 1, 10_000),
             ("shutdown_grace_ms", self.shutdown_grace_ms, 0, 3600 * 1000),
             ("sse_keepalive_secs", self.sse_keepalive_secs, 1, 3600),
+            ("cache_ttl_ms", self.cache_ttl_ms, 0, 24 * 3600 * 1000),
         ];
         for (field, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
-                return Err(ServerConfigError {
-                    field,
-                    message: format!("{value} is out of range {min}..={max}"),
-                });
+                return Err(invalid(field, format!("{value} is out of range {min}..={max}")));
             }
         }
         if let Some(rate) = &self.rate_limit
             && !(rate.per_second.is_finite() && rate.per_second > 0.0 && rate.per_second <= 1e6)
         {
-            return Err(ServerConfigError {
-                field: "rate_limit.per_second",
-                message: format!("{} must be a number in (0, 1000000]", rate.per_second),
-            });
+            return Err(invalid(
+                "rate_limit.per_second",
+                format!("{} must be a number in (0, 1000000]", rate.per_second),
+            ));
         }
         if self.rate_limit.and_then(|r| r.burst) == Some(0) {
-            return Err(ServerConfigError {
-                field: "rate_limit.burst",
-                message: "must be at least 1".into(),
-            });
+            return Err(invalid("rate_limit.burst", "must be at least 1"));
         }
         for host in &self.allowed_hosts {
             if host.is_empty() || host.contains(['/', ' ']) || (host != "*" && host.contains("*")) {
-                return Err(ServerConfigError {
-                    field: "allowed_hosts",
-                    message: format!(
+                return Err(invalid(
+                    "allowed_hosts",
+                    format!(
                         "{host:?} is not a host name (give names without scheme or port, or \"*\")"
                     ),
-                });
+                ));
             }
         }
         for origin in &self.allowed_origins {
             if origin != "*" && !(origin.starts_with("http://") || origin.starts_with("https://"))
                 || origin.ends_with('/')
             {
-                return Err(ServerConfigError {
-                    field: "allowed_origins",
-                    message: format!(
+                return Err(invalid(
+                    "allowed_origins",
+                    format!(
                         "{origin:?} is not an origin like \"https://app.example.com\" (or \"*\")"
                     ),
-                });
+                ));
             }
         }
         Ok(())
     }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> ConfigError {
+    ConfigError::invalid(format!("server.{field}"), message)
 }
 
 #[cfg(test)]
@@ -241,14 +253,14 @@ mod tests {
     #[test]
     fn zero_body_limit_is_out_of_range() {
         let err = parse("max_body_kib = 0").unwrap().validate().unwrap_err();
-        assert_eq!(err.field, "max_body_kib");
+        assert_eq!(err.to_string(), "config: server.max_body_kib: 0 is out of range 1..=1048576");
     }
 
     #[test]
     fn an_origin_with_a_path_is_rejected() {
         let err =
             parse(r#"allowed_origins = ["https://a.example/"]"#).unwrap().validate().unwrap_err();
-        assert_eq!(err.field, "allowed_origins");
+        assert!(err.to_string().starts_with("config: server.allowed_origins: "), "{err}");
     }
 
     #[test]

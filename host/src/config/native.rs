@@ -47,7 +47,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use crate::config::{ConfigError, DirConfig, EnvValue, is_valid_name};
+use super::{ConfigError, DirConfig, EnvValue, is_valid_name};
 
 /// One `[[native]]` entry.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,7 +63,8 @@ pub struct NativeConfig {
     /// docker launcher; ignored by the process launcher.
     pub image: Option<String>,
     /// Docker: arguments after the image, replacing its `CMD`. Process: the
-    /// program and its arguments. Default: none.
+    /// program and its arguments, run in the config file's directory.
+    /// Default: none.
     #[serde(default)]
     pub command: Vec<String>,
     /// Environment values. Literals are passed as variables; secrets

@@ -32,11 +32,22 @@
 //! Parsing ([`Config::from_toml`]) checks the shape; [`crate::policy`] turns a
 //! parsed config into resolved grants, reading the host paths and secrets.
 //! Unknown keys are errors, so a misspelt limit is never silently ignored.
+//!
+//! Every table of the file is defined here: `[engine]`, `[limits]` and
+//! `[[component]]` in this module, `[server]` in [`server`] and `[[native]]`
+//! in [`native`]. The transports and backends read these types; this module
+//! imports none of them.
+
+pub mod native;
+pub mod server;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+
+pub use self::native::{Launcher, NativeConfig};
+pub use self::server::{RateLimitConfig, ServerConfig};
 
 /// Everything that can be wrong with a configuration file, naming the part.
 #[derive(Debug, thiserror::Error)]
@@ -87,14 +98,14 @@ pub struct Config {
     /// The components to load, in order.
     #[serde(default, rename = "component")]
     pub components: Vec<ComponentConfig>,
-    /// How `corral serve` listens and what it accepts (the `[server]`
-    /// table); defaults in [`crate::http::ServerConfig`].
+    /// How `corral serve` listens, what it accepts and how it speaks MCP
+    /// (the `[server]` table); defaults in [`ServerConfig`].
     #[serde(default)]
-    pub server: crate::http::ServerConfig,
+    pub server: ServerConfig,
     /// Native MCP servers run in containers (`[[native]]`); see
-    /// [`crate::native::config`]. Default: none.
+    /// [`native`]. Default: none.
     #[serde(default, rename = "native")]
-    pub native: Vec<crate::native::NativeConfig>,
+    pub native: Vec<NativeConfig>,
     /// Directory against which relative paths are resolved: the config
     /// file's directory, or the working directory for a config built in code.
     #[serde(skip)]
@@ -344,6 +355,7 @@ impl Config {
             ));
         }
         self.limits.validate("limits")?;
+        self.server.validate()?;
         let mut names = std::collections::HashSet::new();
         for component in &self.components {
             let ctx = format!("component {:?}", component.name);

@@ -1,0 +1,135 @@
+//! Assembling the host from a [`Config`]: the wasm engine, the catalogue
+//! of tools, the native servers, the metrics and the MCP core. Every
+//! command builds through here (`serve` over HTTP or stdio, `call`,
+//! `tools`, `check`), so they all load, name and check tools alike.
+//!
+//! Starting is quick and fails only on what the operator must fix: the
+//! grants of a component or native server (a directory that does not
+//! exist, a secret that cannot be read), the engine, the cache directory.
+//! Components then compile in the background, one after another in config
+//! order, each serving as soon as it is ready; [`App::loaded`] waits for
+//! them all. A component that fails to load is logged, named in the
+//! registry's status (and `/readyz`), and the rest serve.
+
+use std::sync::Arc;
+
+use tokio::sync::OnceCell;
+use tokio::task::JoinHandle;
+
+use crate::config::{Config, ConfigError};
+use crate::mcp::{McpOptions, McpServer};
+use crate::metrics::Metrics;
+use crate::native::NativeServers;
+use crate::registry::Registry;
+use crate::registry::components::{self, Loaded};
+use crate::sandbox::{Sandbox, SandboxError};
+
+/// Why the host could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// A grant or setting of the configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The wasm engine or its compile cache could not start.
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+}
+
+/// Whether native servers are started: `serve` runs them, the one-shot
+/// commands describe them without starting a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NativeMode {
+    /// Start and supervise every `[[native]]` server.
+    Start,
+    /// Leave them alone.
+    Skip,
+}
+
+/// The assembled host.
+pub struct App {
+    /// The engine every component runs in.
+    pub sandbox: Arc<Sandbox>,
+    /// Every tool of every source.
+    pub registry: Arc<Registry>,
+    /// The native servers, when configured and started.
+    pub native: Option<Arc<NativeServers>>,
+    /// The MCP core the doors serve.
+    pub mcp: Arc<McpServer>,
+    /// Every metric.
+    pub metrics: Arc<Metrics>,
+    loading: std::sync::Mutex<Option<JoinHandle<Loaded>>>,
+    loaded: OnceCell<Loaded>,
+}
+
+impl App {
+    /// Builds the host and starts loading its components in the background.
+    /// Must be called within a tokio runtime.
+    pub fn start(config: &Config, native: NativeMode) -> Result<App, StartError> {
+        let metrics = Arc::new(Metrics::new());
+        let mut sandbox = Sandbox::new(&config.engine)?;
+        let observer = metrics.clone();
+        sandbox.observe_network(Arc::new(move |component, decision| {
+            observer.record_network(component, decision)
+        }));
+        let sandbox = Arc::new(sandbox);
+        metrics.register_components(config.components.iter().map(|c| c.name.as_str()));
+        let registry = Arc::new(Registry::new());
+        let prepared = components::prepare(config, &registry)?;
+        let native = match (native, config.native.is_empty()) {
+            (NativeMode::Start, false) => Some(NativeServers::start(
+                &config.native,
+                &config.base_dir,
+                registry.clone(),
+                metrics.clone(),
+            )?),
+            _ => None,
+        };
+        let mcp = McpServer::new(
+            registry.clone(),
+            McpOptions::from_config(&config.server),
+            metrics.clone(),
+        );
+        let loading = tokio::spawn({
+            let (sandbox, registry, metrics) = (sandbox.clone(), registry.clone(), metrics.clone());
+            async move { components::load(prepared, &sandbox, &registry, &metrics).await }
+        });
+        Ok(App {
+            sandbox,
+            registry,
+            native,
+            mcp,
+            metrics,
+            loading: std::sync::Mutex::new(Some(loading)),
+            loaded: OnceCell::new(),
+        })
+    }
+
+    /// Waits until every component has loaded or failed.
+    pub async fn loaded(&self) -> &Loaded {
+        self.loaded
+            .get_or_init(|| async {
+                let handle = self.loading.lock().unwrap_or_else(|e| e.into_inner()).take();
+                match handle {
+                    Some(handle) => handle.await.unwrap_or_else(|err| {
+                        tracing::error!(error = %err, "the component loader stopped");
+                        Loaded::default()
+                    }),
+                    None => Loaded::default(),
+                }
+            })
+            .await
+    }
+
+    /// Stops: components stop loading, listen streams end, sessions close,
+    /// native servers' containers are removed. Calls in flight are the
+    /// doors' to drain first.
+    pub async fn shutdown(&self) {
+        if let Some(handle) = self.loading.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            handle.abort();
+        }
+        self.mcp.shutdown();
+        if let Some(native) = &self.native {
+            native.shutdown().await;
+        }
+    }
+}

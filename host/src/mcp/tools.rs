@@ -1,0 +1,418 @@
+//! `tools/list` and `tools/call`, the same in both generations but for the
+//! members a 2026-07-28 result adds.
+//!
+//! A `tools/call` goes through these steps; the first to fail answers:
+//!
+//! 1. `name` is a string and `arguments` an object: else `-32602`.
+//! 2. The tool is looked up once. A name no tool has and no loading
+//!    component could have is `-32602` (`unknown tool`). A name a component
+//!    still loading may expose waits for it, at most its `queue_timeout_ms`,
+//!    then ends as a `busy` result naming the component.
+//! 3. A call slot (`server.max_calls_in_flight`): else `-32000`, HTTP 503.
+//! 4. The request id is registered for `notifications/cancelled` (a
+//!    session's or stdio connection's): an id already in flight is `-32600`.
+//! 5. 2026-07-28 over HTTP: the `Mcp-Param-*` headers match the arguments
+//!    ([`super::envelope::check_param_headers`]): else `-32020`.
+//! 6. The arguments match the tool's `inputSchema`: else an `isError`
+//!    result (`invalid_arguments`), and the tool never runs.
+//! 7. The backend runs the call. Guest `log` calls become
+//!    `notifications/message` (at or above the session's level, or the
+//!    request's `_meta` level; none at all for a 2026-07-28 request without
+//!    one), `progress` calls `notifications/progress` (only when the request
+//!    carried `_meta.progressToken`). A cancelled call ends with no
+//!    response, as the protocol asks; its wasm is interrupted and its slot
+//!    freed.
+//!
+//! Every call that reaches step 3 ends with one metric update and one audit
+//! line (target `corral::audit`: tool, outcome, duration, fuel, session,
+//! client; never argument values).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tracing::Instrument as _;
+
+use super::envelope;
+use super::exchange::HttpFacts;
+use super::jsonrpc::{self, McpError, RequestId};
+use super::protocol;
+use super::server::{Answer, Canceller, LogFloor, McpServer, Outgoing, Reply, Stream};
+use super::shapes::{CallToolResult, Stateless, ToolsPage};
+use crate::call::CallOutcome;
+use crate::metrics::{Metrics, UNKNOWN_TOOL_LABEL};
+use crate::registry::{FinishedCall, Lookup, ToolEntry};
+use crate::sandbox::GuestEvent;
+
+/// A `tools/call` request and what its revision and transport decide.
+pub(super) struct CallRequest<'a> {
+    pub id: RequestId,
+    pub params: Value,
+    /// `Some` for 2026-07-28.
+    pub stateless: Option<Stateless>,
+    pub logs: LogFloor,
+    /// Where `notifications/cancelled` finds it; `None` for 2026-07-28
+    /// over HTTP, cancelled by closing its response stream.
+    pub canceller: Option<Canceller>,
+    pub client: Arc<str>,
+    /// The session id, `-` for a stateless HTTP request, `stdio`.
+    pub label: Arc<str>,
+    /// 2026-07-28 over HTTP: the headers, for `Mcp-Param-*`.
+    pub http: Option<&'a HttpFacts>,
+}
+
+/// A call's tool: found, or to wait for.
+enum Target {
+    Found(Arc<ToolEntry>),
+    Loading,
+}
+
+impl McpServer {
+    /// One page of `tools/list` from the request's cursor.
+    pub(super) fn list_tools(
+        &self,
+        id: &RequestId,
+        params: &Value,
+        stateless: Option<Stateless>,
+    ) -> Result<Answer, McpError> {
+        let after = match params.get("cursor") {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(cursor)) => URL_SAFE_NO_PAD
+                .decode(cursor)
+                .ok()
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .ok_or_else(|| McpError::InvalidParams(format!("invalid cursor {cursor:?}")))?,
+            Some(_) => return Err(McpError::InvalidParams("cursor must be a string".into())),
+        };
+        let catalog = self.registry.catalog();
+        let mut tools = catalog.tools_from(&after);
+        let page: Vec<_> = tools.by_ref().take(self.options.page_size).collect();
+        let next_cursor = tools.next().map(|next| URL_SAFE_NO_PAD.encode(next.name.as_bytes()));
+        let stateless = stateless.map(|_| Stateless {
+            // An answer known to be incomplete is not worth caching.
+            cache: Some((
+                if catalog.is_loading() { 0 } else { self.options.cache_ttl_ms },
+                self.options.cache_scope,
+            )),
+        });
+        let result = ToolsPage {
+            tools: page.iter().map(|entry| &*entry.definition).collect(),
+            next_cursor,
+            stateless,
+        };
+        Ok(Answer::result(id, &result, stateless.is_some()))
+    }
+
+    /// Checks a `tools/call` request, takes its slot, and returns the
+    /// stream that runs it.
+    pub(super) fn call_tool(self: &Arc<Self>, request: CallRequest<'_>) -> Result<Reply, McpError> {
+        let started = Instant::now();
+        let CallRequest { id, mut params, stateless, logs, canceller, client, label, http } =
+            request;
+        let Some(Value::String(tool)) = params.get_mut("name").map(Value::take) else {
+            return Err(McpError::InvalidParams("\"name\" must be a string".into()));
+        };
+        let arguments = match params.get_mut("arguments").map(Value::take) {
+            None | Some(Value::Null) => Value::Object(Map::new()),
+            Some(arguments @ Value::Object(_)) => arguments,
+            Some(_) => {
+                return Err(McpError::InvalidParams("\"arguments\" must be an object".into()));
+            }
+        };
+        let progress_token = params
+            .pointer("/_meta/progressToken")
+            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+            .cloned();
+        let target = match self.registry.lookup(&tool) {
+            Lookup::Found(entry) => Target::Found(entry),
+            Lookup::Loading { .. } => Target::Loading,
+            Lookup::Unknown => {
+                self.metrics.record_call(
+                    UNKNOWN_TOOL_LABEL,
+                    CallOutcome::UnknownTool,
+                    started.elapsed(),
+                    0,
+                );
+                return Err(McpError::InvalidParams(format!("unknown tool: {tool}")));
+            }
+        };
+        let permit = self
+            .calls
+            .clone()
+            .try_acquire_owned()
+            .map_err(|_| McpError::Busy { limit: self.options.max_calls_in_flight })?;
+        if let (Some(http), Target::Found(entry)) = (http, &target) {
+            envelope::check_param_headers(entry.input.params(), &arguments, http)?;
+        }
+        let cancel = match &canceller {
+            Some(canceller) => Some(
+                canceller
+                    .in_flight()
+                    .begin(&id)
+                    .map_err(|err| McpError::InvalidRequest(err.to_string()))?,
+            ),
+            None => None,
+        };
+        let http = http.cloned();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let server = self.clone();
+        let span = tracing::info_span!(
+            "tool_call",
+            tool = %tool,
+            session = %label,
+            outcome = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+            fuel = tracing::field::Empty,
+        );
+        let cancel_on_drop = stateless.is_some() && canceller.is_none();
+        // A tool still loading is counted under the label of unknown names
+        // until it resolves, so that made-up names add no metric series.
+        let label_name = match &target {
+            Target::Found(entry) => entry.name.to_string(),
+            Target::Loading => UNKNOWN_TOOL_LABEL.to_owned(),
+        };
+        let guard = CallGuard::new(
+            &self.metrics,
+            label_name,
+            Accounting { permit, client, label, started },
+        );
+        let call = PreparedCall { tool, arguments, progress_token, target, logs, http, stateless };
+        let task = async move {
+            let response = server.run_call(&id, call, guard, cancel, &tx, cancel_on_drop).await;
+            // Forget the id before answering, so a client may reuse it as
+            // soon as it has the response.
+            if let Some(canceller) = &canceller {
+                canceller.in_flight().end(&id);
+            }
+            if let Some(answer) = response {
+                // A send error means the client went away; the call still
+                // finished (a disconnect is not a cancellation).
+                let _ = tx.send(Outgoing::Response(answer));
+            }
+        }
+        .instrument(span);
+        Ok(Reply::Stream(Stream { messages: rx, task: Box::pin(task), cancel_on_drop }))
+    }
+
+    /// Runs a call to its end; `None` when it was cancelled (no response is
+    /// sent then). The accounting is done when this returns.
+    async fn run_call(
+        &self,
+        id: &RequestId,
+        call: PreparedCall,
+        mut guard: CallGuard,
+        cancel: Option<oneshot::Receiver<()>>,
+        out: &mpsc::UnboundedSender<Outgoing>,
+        cancel_on_close: bool,
+    ) -> Option<Answer> {
+        let stateless = call.stateless;
+        let cancelled = async {
+            let by_notification = async {
+                match cancel {
+                    Some(rx) => {
+                        let _ = rx.await;
+                    }
+                    None => std::future::pending().await,
+                }
+            };
+            let by_disconnect = async {
+                if cancel_on_close { out.closed().await } else { std::future::pending().await }
+            };
+            tokio::select! {
+                () = by_notification => {}
+                () = by_disconnect => {}
+            }
+        };
+        tokio::pin!(cancelled);
+        let entry = match &call.target {
+            Target::Found(entry) => entry.clone(),
+            Target::Loading => {
+                let resolved = tokio::select! {
+                    resolved = self.registry.resolve(&call.tool) => resolved,
+                    () = &mut cancelled => return None,
+                };
+                match resolved {
+                    Ok(entry) => {
+                        guard.tool = entry.name.to_string();
+                        if let Some(http) = &call.http
+                            && let Err(error) = envelope::check_param_headers(
+                                entry.input.params(),
+                                &call.arguments,
+                                http,
+                            )
+                        {
+                            guard.outcome = CallOutcome::InvalidArguments;
+                            return Some(Answer::error(Some(id), error, stateless.is_some()));
+                        }
+                        entry
+                    }
+                    Err(failure) if failure.outcome == CallOutcome::UnknownTool => {
+                        guard.outcome = CallOutcome::UnknownTool;
+                        let error = McpError::InvalidParams(failure.message);
+                        return Some(Answer::error(Some(id), error, stateless.is_some()));
+                    }
+                    Err(failure) => {
+                        let done = FinishedCall::failed(failure);
+                        guard.outcome = done.outcome;
+                        return Some(result_answer(id, &done, stateless));
+                    }
+                }
+            }
+        };
+        if let Err(message) = entry.input.check(&entry.name, &call.arguments) {
+            let done = FinishedCall::failed(crate::call::Failure::invalid_arguments(message));
+            guard.outcome = done.outcome;
+            return Some(result_answer(id, &done, stateless));
+        }
+        let (events_tx, mut events) = mpsc::unbounded_channel();
+        let running = entry.call(call.arguments, Some(events_tx), call.progress_token.is_some());
+        tokio::pin!(running);
+        let forward = |event: GuestEvent| {
+            if let Some(note) =
+                event_notification(&call.logs, &entry.name, call.progress_token.as_ref(), event)
+            {
+                let _ = out.send(Outgoing::Notification(note));
+            }
+        };
+        // The call is polled first: one that finishes in its first poll (the
+        // usual case) then never registers the cancel and event wakers, so
+        // its own end (the event sender dropped with the store) does not
+        // wake this task again, and tokio does not wake another worker for
+        // that needless poll. A cancel is seen as soon as the call is
+        // pending: at its next fuel yield or host wait.
+        let done = loop {
+            tokio::select! {
+                biased;
+                done = &mut running => break done,
+                // Returning drops `running`: the store is dropped, the wasm
+                // interrupted, and the slot freed; a native call sends
+                // notifications/cancelled to its server.
+                () = &mut cancelled => return None,
+                Some(event) = events.recv() => forward(event),
+            }
+        };
+        while let Ok(event) = events.try_recv() {
+            forward(event);
+        }
+        guard.outcome = done.outcome;
+        guard.fuel = done.fuel;
+        log_stdio(&entry.name, &done);
+        Some(result_answer(id, &done, stateless))
+    }
+}
+
+fn result_answer(id: &RequestId, done: &FinishedCall, stateless: Option<Stateless>) -> Answer {
+    let result = CallToolResult { output: &done.output, stateless };
+    Answer::result(id, &result, stateless.is_some())
+}
+
+/// What a component wrote to stdout and stderr, for the operator's log.
+fn log_stdio(tool: &str, done: &FinishedCall) {
+    for (stream, bytes) in [("stdout", &done.stdio.stdout), ("stderr", &done.stdio.stderr)] {
+        if !bytes.is_empty() {
+            tracing::debug!(target: "corral::guest", tool, stream, output = %String::from_utf8_lossy(bytes).trim_end(), "guest output");
+        }
+    }
+}
+
+/// A `tools/call` request that passed the protocol checks.
+struct PreparedCall {
+    tool: String,
+    arguments: Value,
+    progress_token: Option<Value>,
+    target: Target,
+    logs: LogFloor,
+    http: Option<HttpFacts>,
+    stateless: Option<Stateless>,
+}
+
+/// The MCP notification for a guest event, if the client is to get it.
+fn event_notification(
+    logs: &LogFloor,
+    tool: &str,
+    progress_token: Option<&Value>,
+    event: GuestEvent,
+) -> Option<bytes::Bytes> {
+    match event {
+        GuestEvent::Log { level, message } => {
+            let rank = protocol::log_level_rank(level.as_str())?;
+            logs.wants(rank).then(|| {
+                jsonrpc::notification(
+                    "notifications/message",
+                    &json!({ "level": level.as_str(), "logger": tool, "data": message }),
+                )
+            })
+        }
+        GuestEvent::Progress { done, total, message } => {
+            let mut params = Map::new();
+            params.insert("progressToken".into(), progress_token?.clone());
+            params.insert("progress".into(), json!(done));
+            if let Some(total) = total {
+                params.insert("total".into(), json!(total));
+            }
+            if let Some(message) = message {
+                params.insert("message".into(), message.into());
+            }
+            Some(jsonrpc::notification("notifications/progress", &params))
+        }
+    }
+}
+
+/// What a call holds until it is accounted for.
+struct Accounting {
+    permit: OwnedSemaphorePermit,
+    client: Arc<str>,
+    label: Arc<str>,
+    started: Instant,
+}
+
+/// Accounts for one call however it ends: metrics, the in-flight gauge and
+/// slot, and the audit line. A call dropped before it sets an outcome
+/// counts as `cancelled`.
+struct CallGuard {
+    metrics: Arc<Metrics>,
+    tool: String,
+    accounting: Accounting,
+    outcome: CallOutcome,
+    fuel: u64,
+}
+
+impl CallGuard {
+    fn new(metrics: &Arc<Metrics>, tool: String, accounting: Accounting) -> CallGuard {
+        metrics.calls_in_flight().inc();
+        CallGuard {
+            metrics: metrics.clone(),
+            tool,
+            accounting,
+            outcome: CallOutcome::Cancelled,
+            fuel: 0,
+        }
+    }
+}
+
+impl Drop for CallGuard {
+    fn drop(&mut self) {
+        let wall = self.accounting.started.elapsed();
+        self.metrics.calls_in_flight().dec();
+        self.metrics.record_call(&self.tool, self.outcome, wall, self.fuel);
+        let duration_ms = wall.as_secs_f64() * 1e3;
+        let span = tracing::Span::current();
+        span.record("outcome", self.outcome.as_str());
+        span.record("duration_ms", duration_ms);
+        span.record("fuel", self.fuel);
+        tracing::info!(
+            target: "corral::audit",
+            tool = %self.tool,
+            outcome = self.outcome.as_str(),
+            duration_ms,
+            fuel = self.fuel,
+            session = %self.accounting.label,
+            client = %self.accounting.client,
+            "tool call"
+        );
+        let _ = &self.accounting.permit;
+    }
+}

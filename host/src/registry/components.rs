@@ -1,0 +1,249 @@
+//! Components as a source of tools: reading and compiling them through
+//! the sandbox, describing their tools in MCP form, and calling them.
+//!
+//! Loading has two halves. [`prepare`] reads each component's grants
+//! (directories, secrets, network rules) while the command starts, so a
+//! wrong grant stops it with an error naming the component. [`load`] then
+//! compiles the components one at a time, in config order, and installs
+//! each one's tools the moment it is ready; a component that fails (not a
+//! component, a broken tool definition, a clashing name) is marked failed
+//! with the reason, and the others load and serve. Compiling one component
+//! already uses every core (wasmtime compiles functions in parallel), so
+//! loading them one at a time costs nothing and keeps the order of name
+//! collisions the config's.
+
+use std::borrow::Cow;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::{Map, Value, json};
+
+use super::{
+    Backend, CallFuture, FinishedCall, NewTool, Registry, SourceId, SourceKind, ToolOutput,
+};
+use crate::config::{BUILTIN_PREFIX, Config, ConfigError};
+use crate::metrics::Metrics;
+use crate::policy::Policy;
+use crate::sandbox::{Annotations, EventSink, LoadError, LoadedComponent, Sandbox, ToolDef};
+use crate::schema::InputSchema;
+
+/// A component whose grants are resolved, ready to compile.
+pub struct Prepared {
+    /// Its handle in the registry.
+    pub id: SourceId,
+    /// Its configured name.
+    pub name: String,
+    path: PathBuf,
+    policy: Policy,
+}
+
+/// Why a component did not load. Each message names the component.
+#[derive(Debug, thiserror::Error)]
+pub enum ComponentError {
+    /// The component file could not be read.
+    #[error("component \"{component}\": cannot read {path}: {source}")]
+    Read {
+        /// The component's name.
+        component: String,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Compiling, linking or listing its tools failed.
+    #[error(transparent)]
+    Load(#[from] LoadError),
+    /// A tool's `inputSchema` cannot be used.
+    #[error("component \"{component}\": tool {tool:?}: {error}")]
+    Schema {
+        /// The component's name.
+        component: String,
+        /// The tool's name as the component gave it.
+        tool: String,
+        /// What is wrong.
+        error: crate::schema::SchemaError,
+    },
+    /// A tool's exposed name is taken.
+    #[error(transparent)]
+    Duplicate(#[from] super::DuplicateTool),
+}
+
+/// Resolves every component's grants and adds it to `registry`, loading.
+pub fn prepare(config: &Config, registry: &Registry) -> Result<Vec<Prepared>, ConfigError> {
+    config
+        .components
+        .iter()
+        .map(|entry| {
+            let policy = Policy::resolve(entry, &config.base_dir, config.limits)?;
+            let namespace = entry.namespace.clone().unwrap_or_else(|| entry.name.clone());
+            let id = registry.add_source(
+                &entry.name,
+                SourceKind::Component { namespace },
+                policy.limits.queue_timeout,
+            );
+            let path = if entry.path.to_str().is_some_and(|p| p.starts_with(BUILTIN_PREFIX)) {
+                entry.path.clone()
+            } else {
+                config.base_dir.join(&entry.path)
+            };
+            Ok(Prepared { id, name: entry.name.clone(), path, policy })
+        })
+        .collect()
+}
+
+/// What [`load`] did.
+#[derive(Default)]
+pub struct Loaded {
+    /// The components that serve, in config order.
+    pub components: Vec<Arc<LoadedComponent>>,
+    /// The ones that did not load, and why.
+    pub failures: Vec<ComponentError>,
+}
+
+/// Compiles each prepared component in turn and installs its tools; the
+/// failures are logged, recorded in the registry, and returned.
+pub async fn load(
+    prepared: Vec<Prepared>,
+    sandbox: &Arc<Sandbox>,
+    registry: &Registry,
+    metrics: &Metrics,
+) -> Loaded {
+    let mut loaded = Loaded::default();
+    for component in prepared {
+        let id = component.id;
+        let name = component.name.clone();
+        match load_one(component, sandbox, registry, metrics).await {
+            Ok(component) => {
+                tracing::info!(
+                    component = %name,
+                    compile_ms = component.compile_time.as_secs_f64() * 1e3,
+                    from_cache = component.from_cache,
+                    "component ready"
+                );
+                loaded.components.push(component);
+            }
+            Err(err) => {
+                tracing::error!(component = %name, "component failed to load: {err}");
+                registry.fail(id, err.to_string());
+                loaded.failures.push(err);
+            }
+        }
+    }
+    loaded
+}
+
+async fn load_one(
+    component: Prepared,
+    sandbox: &Arc<Sandbox>,
+    registry: &Registry,
+    metrics: &Metrics,
+) -> Result<Arc<LoadedComponent>, ComponentError> {
+    let Prepared { id, name, path, policy } = component;
+    let wasm = read(&name, &path)?;
+    let loaded = sandbox.load(&name, &wasm, policy).await?;
+    drop(wasm);
+    let tools =
+        loaded.tools().iter().map(|def| new_tool(&name, def)).collect::<Result<Vec<_>, _>>()?;
+    let (compile_time, from_cache) = (loaded.compile_time, loaded.from_cache);
+    metrics.record_compile(compile_time);
+    let backend =
+        Arc::new(ComponentBackend { sandbox: sandbox.clone(), component: Arc::new(loaded) });
+    let component = backend.component.clone();
+    registry.install_component(id, tools, backend, compile_time, from_cache)?;
+    metrics.register_tools(registry.tools_of(id).iter().map(|t| &**t));
+    Ok(component)
+}
+
+/// The bytes of a component: a bundled one for `builtin:<name>`, else the file.
+fn read(component: &str, path: &Path) -> Result<Cow<'static, [u8]>, ComponentError> {
+    if let Some(builtin) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
+        return crate::bundled::ALL
+            .iter()
+            .find(|(name, _)| *name == builtin)
+            .map(|(_, bytes)| Cow::Borrowed(*bytes))
+            .ok_or_else(|| ComponentError::Read {
+                component: component.to_owned(),
+                path: path.to_owned(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!(
+                        "no built-in tool {builtin:?} (built-in: fs, text, conformance, fetch)"
+                    ),
+                ),
+            });
+    }
+    std::fs::read(path).map(Cow::Owned).map_err(|source| ComponentError::Read {
+        component: component.to_owned(),
+        path: path.to_owned(),
+        source,
+    })
+}
+
+/// A component's tool as an MCP `Tool` object, its schema compiled.
+fn new_tool(component: &str, def: &ToolDef) -> Result<NewTool, ComponentError> {
+    let schema_error = |error| ComponentError::Schema {
+        component: component.to_owned(),
+        tool: def.name.clone(),
+        error,
+    };
+    // The sandbox checked both schemas to be JSON objects at load.
+    let input_schema: Value = serde_json::from_str(&def.input_schema).unwrap_or_default();
+    let input = InputSchema::compile(&input_schema).map_err(schema_error)?;
+    let mut tool = Map::new();
+    tool.insert("name".into(), def.name.clone().into());
+    if let Some(title) = &def.title {
+        tool.insert("title".into(), title.clone().into());
+    }
+    tool.insert("description".into(), def.description.clone().into());
+    tool.insert("inputSchema".into(), input_schema);
+    if let Some(schema) = &def.output_schema {
+        tool.insert("outputSchema".into(), serde_json::from_str(schema).unwrap_or_default());
+    }
+    if let Some(annotations) = annotations(&def.annotations) {
+        tool.insert("annotations".into(), annotations);
+    }
+    Ok(NewTool { remote: def.name.clone(), definition: tool, input })
+}
+
+fn annotations(a: &Annotations) -> Option<Value> {
+    let hints = [
+        ("readOnlyHint", a.read_only),
+        ("destructiveHint", a.destructive),
+        ("idempotentHint", a.idempotent),
+        ("openWorldHint", a.open_world),
+    ];
+    let map: Map<String, Value> =
+        hints.into_iter().filter_map(|(k, v)| v.map(|v| (k.to_owned(), json!(v)))).collect();
+    (!map.is_empty()).then_some(Value::Object(map))
+}
+
+/// Calls a component's tools, each in a fresh instance.
+pub struct ComponentBackend {
+    sandbox: Arc<Sandbox>,
+    component: Arc<LoadedComponent>,
+}
+
+impl Backend for ComponentBackend {
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: Value,
+        events: EventSink,
+        _progress: bool,
+    ) -> CallFuture<'a> {
+        Box::pin(async move {
+            let arguments = arguments.to_string();
+            let report = self.sandbox.call(&self.component, tool, &arguments, events).await;
+            FinishedCall {
+                outcome: report.outcome,
+                output: match report.result {
+                    Ok(result) => ToolOutput::Component(result),
+                    Err(failure) => ToolOutput::Failure(failure),
+                },
+                fuel: report.fuel_consumed,
+                elapsed: report.elapsed,
+                stdio: report.stdio,
+            }
+        })
+    }
+}
