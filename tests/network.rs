@@ -51,7 +51,7 @@ async fn load(wasm: &str, policy: Policy) -> (Sandbox, LoadedComponent, Seen) {
         record.lock().unwrap().push((component.to_owned(), decision));
     }));
     let bytes = std::fs::read(wasm).expect("guest is built");
-    let component = sandbox.load("probe", &bytes, policy).await.expect("guest loads");
+    let component = sandbox.load("probe", bytes, policy).await.expect("guest loads");
     (sandbox, component, seen)
 }
 

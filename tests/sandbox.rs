@@ -31,7 +31,7 @@ fn limits(overrides: LimitOverrides) -> Limits {
 async fn load(policy: Policy) -> (Sandbox, LoadedComponent) {
     let sandbox = Sandbox::new(&engine()).expect("sandbox");
     let wasm = std::fs::read(HOSTILE).expect("hostile guest is built");
-    let component = sandbox.load("hostile", &wasm, policy).await.expect("hostile guest loads");
+    let component = sandbox.load("hostile", wasm, policy).await.expect("hostile guest loads");
     (sandbox, component)
 }
 
@@ -393,8 +393,8 @@ async fn compiled_component_is_reused_from_the_cache() {
         EngineConfig { cache_dir: Some(cache.path().to_owned()), no_cache: false, ..engine() };
     let wasm = std::fs::read(HOSTILE).unwrap();
     let sandbox = Sandbox::new(&engine).unwrap();
-    let first = sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
-    let second = sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    let first = sandbox.load("hostile", wasm.clone(), Policy::deny_all()).await.unwrap();
+    let second = sandbox.load("hostile", wasm.clone(), Policy::deny_all()).await.unwrap();
     assert!(!first.from_cache && second.from_cache);
     let report = call(&sandbox, &second, "echo", json!({ "text": "cached" })).await;
     assert_eq!(text(&report), "cached");
@@ -407,11 +407,11 @@ async fn corrupt_cache_entry_is_recompiled() {
         EngineConfig { cache_dir: Some(cache.path().to_owned()), no_cache: false, ..engine() };
     let wasm = std::fs::read(HOSTILE).unwrap();
     let sandbox = Sandbox::new(&engine).unwrap();
-    sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    sandbox.load("hostile", wasm.clone(), Policy::deny_all()).await.unwrap();
     for entry in std::fs::read_dir(cache.path()).unwrap() {
         std::fs::write(entry.unwrap().path(), b"garbage").unwrap();
     }
-    let reloaded = sandbox.load("hostile", &wasm, Policy::deny_all()).await.unwrap();
+    let reloaded = sandbox.load("hostile", wasm.clone(), Policy::deny_all()).await.unwrap();
     assert!(!reloaded.from_cache);
     let report = call(&sandbox, &reloaded, "echo", json!({ "text": "ok" })).await;
     assert_eq!(text(&report), "ok");
@@ -420,6 +420,7 @@ async fn corrupt_cache_entry_is_recompiled() {
 #[tokio::test]
 async fn bytes_that_are_not_a_component_fail_to_load_naming_it() {
     let sandbox = Sandbox::new(&engine()).unwrap();
-    let err = sandbox.load("junk", b"\0asm\x01\0\0\0", Policy::deny_all()).await.err().unwrap();
+    let err =
+        sandbox.load("junk", &b"\0asm\x01\0\0\0"[..], Policy::deny_all()).await.err().unwrap();
     assert_eq!(err.to_string(), "component \"junk\": not a valid wasm component");
 }

@@ -1,8 +1,10 @@
 //! `corral serve` over real HTTP on an ephemeral loopback port: every error
 //! path of the Streamable HTTP transport (status and JSON-RPC code), the
-//! MCP flow (initialize, list, call, progress, logging, cancellation), the
-//! operational endpoints, shutdown, network rules through the `fetch` tool,
-//! and the official Python MCP SDK as a client.
+//! MCP flow of both revisions (2025-11-25 sessions: initialize, list, call,
+//! progress, logging, cancellation; 2026-07-28: discover, envelope and
+//! header checks, listen streams), the operational endpoints, shutdown,
+//! network rules through the `fetch` tool, and the official Python MCP SDK
+//! and rmcp as clients.
 //!
 //! Requests are written by hand over `std::net::TcpStream`, so a test
 //! controls every header (a forged `Host`, a missing `Accept`) and sees the
@@ -11,10 +13,12 @@
 //! | file | what it specifies |
 //! | --- | --- |
 //! | `transport.rs` | every refusal of the transport: status and JSON-RPC code |
-//! | `flow.rs` | the MCP methods: initialize, list, call, progress, logging, cancellation |
+//! | `flow.rs` | the 2025-11-25 methods: initialize, list, call, progress, logging, cancellation |
+//! | `stateless.rs` | 2026-07-28: discover, `_meta` and `Mcp-*` header checks, logs by request, listen streams, cancel by closing |
 //! | `network.rs` | the `fetch` tool under network rules, and its metrics |
 //! | `operations.rs` | `/healthz`, `/readyz`, `/metrics`, shutdown, the `serve` binary |
 //! | `python_sdk.rs` | the official Python MCP SDK as the client |
+//! | `rmcp.rs` | rmcp (the Rust SDK) as the client, Discover and initialize lifecycles |
 //! | `support.rs` | server fixtures and the raw HTTP client |
 
 mod flow;
@@ -23,5 +27,7 @@ mod loopback;
 mod network;
 mod operations;
 mod python_sdk;
+mod rmcp;
+mod stateless;
 mod support;
 mod transport;

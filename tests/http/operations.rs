@@ -113,3 +113,112 @@ fn serve_binary_exits_zero_on_sigterm() {
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
 }
+
+/// `corral serve` with the bundled tools and an empty compile cache (so
+/// every component compiles from scratch); its address as soon as its port
+/// is open. A call waits for a loading component up to `queue_timeout_ms`,
+/// set generously here: compiling the three bundled components from scratch
+/// takes 4-5 s of this machine's two cores, more when tests run beside it.
+fn spawn_cold(data: &std::path::Path, cache: &std::path::Path) -> (std::process::Child, Addr) {
+    let config = data.join("corral.toml");
+    std::fs::write(
+        &config,
+        "[limits]\nqueue_timeout_ms = 120000\n\n\
+         [[component]]\nname = \"fs\"\npath = \"builtin:fs\"\n\
+         [[component.dir]]\nhost = \".\"\nguest = \"/data\"\nmode = \"rw\"\n\n\
+         [[component]]\nname = \"text\"\npath = \"builtin:text\"\n\n\
+         [[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n",
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .env("CORRAL_CACHE_DIR", cache)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn corral serve");
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let url = line.trim().strip_prefix("corral: listening on ").expect("listening line");
+    let addr: SocketAddr =
+        url.trim_start_matches("http://").trim_end_matches("/mcp").parse().unwrap();
+    (child, Addr(addr))
+}
+
+#[test]
+fn a_cold_start_refuses_nothing_a_client_sends_the_moment_the_port_opens() {
+    let (data, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut child, server) = spawn_cold(data.path(), cache.path());
+    // Liveness at once; readiness only once every component is loaded.
+    assert_eq!(server.get("/healthz").status, 200);
+    let ready = server.get("/readyz");
+    if ready.status == 503 {
+        assert_eq!(ready.json()["status"], "loading", "{}", ready.body);
+    }
+    // Both revisions' first requests are answered at once.
+    let init = server.post(None, &initialize("2025-11-25"), &[]);
+    assert_eq!(init.status, 200, "{}", init.body);
+    let discover = stateless_request(1, "server/discover", json!({}));
+    assert_eq!(server.stateless(&discover, &[]).status, 200);
+    // A call for the last component to load waits for it, then runs.
+    let session = server.session();
+    let call = server.request(&session, 2, "tools/call", json!({ "name": "test_simple_text" }));
+    assert_eq!(call.status, 200, "{}", call.body);
+    assert_eq!(call.json()["result"]["isError"], json!(false), "{}", call.body);
+    let list = server.request(&session, 3, "tools/list", json!({}));
+    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 21);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while server.get("/readyz").status != 200 {
+        assert!(Instant::now() < deadline, "not ready within 120 s");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[test]
+fn listeners_hear_each_component_become_ready() {
+    use std::io::{BufRead, Write};
+    let (data, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (mut child, server) = spawn_cold(data.path(), cache.path());
+    let listen = stateless_request(
+        9,
+        "subscriptions/listen",
+        json!({ "notifications": { "toolsListChanged": true } }),
+    );
+    let body = listen.to_string();
+    let mut stream = TcpStream::connect(server.0).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+    write!(
+        stream,
+        "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: subscriptions/listen\r\ncontent-length: {}\r\n\r\n{body}",
+        server.0,
+        body.len()
+    )
+    .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut methods = Vec::new();
+    let mut line = String::new();
+    // The acknowledgement, then a change for the components that load
+    // after the stream opened (at least the last of the three).
+    while methods.iter().filter(|m| *m == "notifications/tools/list_changed").count() < 1 {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "the stream ended: {methods:?}");
+        if let Some(data) = line.trim_end().strip_prefix("data: ") {
+            let message: serde_json::Value = serde_json::from_str(data).unwrap();
+            assert_eq!(
+                message["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"],
+                json!(9)
+            );
+            methods.push(message["method"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(methods[0], "notifications/subscriptions/acknowledged");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}

@@ -240,3 +240,110 @@ pub fn dechunk(mut rest: &str) -> String {
 pub fn metric_value(metrics: &str, series: &str) -> Option<f64> {
     metrics.lines().find_map(|l| l.strip_prefix(series)?.trim().parse().ok())
 }
+
+// --------------------------------------------------------- 2026-07-28
+
+/// The `_meta` envelope of a 2026-07-28 request.
+pub fn envelope() -> Value {
+    json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": { "name": "test", "version": "1" }
+    })
+}
+
+/// A 2026-07-28 request: `params` with the envelope added to its `_meta`.
+pub fn stateless_request(id: i64, method: &str, mut params: Value) -> Value {
+    let mut meta = envelope();
+    if let Some(extra) = params.get("_meta").and_then(Value::as_object) {
+        for (key, value) in extra {
+            meta[key] = value.clone();
+        }
+    }
+    params["_meta"] = meta;
+    json!({ "jsonrpc": "2.0", "id": id, "method": method, "params": params })
+}
+
+/// The headers a 2026-07-28 client sends with `message`.
+pub fn stateless_headers(message: &Value) -> Vec<(&'static str, String)> {
+    let method = message["method"].as_str().unwrap_or_default().to_owned();
+    let mut headers =
+        vec![("mcp-protocol-version", "2026-07-28".to_owned()), ("mcp-method", method.clone())];
+    if let Some(name) = message["params"]["name"].as_str() {
+        headers.push(("mcp-name", name.to_owned()));
+    }
+    headers
+}
+
+impl Addr {
+    /// POSTs a 2026-07-28 request with its headers, plus `extra` (which
+    /// replace headers of the same name).
+    pub fn stateless(&self, message: &Value, extra: &[(&str, &str)]) -> HttpReply {
+        let mut headers: Vec<(&str, String)> = stateless_headers(message)
+            .into_iter()
+            .filter(|(name, _)| !extra.iter().any(|(e, _)| e.eq_ignore_ascii_case(name)))
+            .collect();
+        headers.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
+        let borrowed: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        self.post(None, message, &borrowed)
+    }
+}
+
+/// Reads SSE events until `count` JSON-RPC messages came (or the stream ends).
+pub fn read_events(reader: &mut std::io::BufReader<TcpStream>, count: usize) -> Vec<Value> {
+    use std::io::BufRead;
+    let mut events = Vec::new();
+    let mut line = String::new();
+    while events.len() < count {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        if let Some(data) = line.trim_end().strip_prefix("data: ")
+            && let Ok(message) = serde_json::from_str::<Value>(data)
+        {
+            events.push(message);
+        }
+    }
+    events
+}
+
+/// Opens `subscriptions/listen` (2026-07-28) on a raw connection; the reader
+/// is past the response's status line.
+pub fn listen(addr: Addr, id: i64, filter: Value) -> std::io::BufReader<TcpStream> {
+    let message = stateless_request(id, "subscriptions/listen", json!({ "notifications": filter }));
+    let body = message.to_string();
+    open_stream(
+        addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-protocol-version: 2026-07-28\r\nmcp-method: subscriptions/listen\r\ncontent-length: {}\r\n\r\n{body}",
+            addr.0,
+            body.len()
+        ),
+    )
+}
+
+/// Opens a 2025-11-25 session's standalone stream (`GET /mcp`); used by
+/// the native tests, whose servers' tools change while they run.
+#[allow(dead_code)]
+pub fn session_stream(addr: Addr, session: &str) -> std::io::BufReader<TcpStream> {
+    open_stream(
+        addr,
+        &format!(
+            "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\n\r\n",
+            addr.0
+        ),
+    )
+}
+
+fn open_stream(addr: Addr, request: &str) -> std::io::BufReader<TcpStream> {
+    use std::io::BufRead;
+    let mut stream = TcpStream::connect(addr.0).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1.1 200"), "{line}");
+    reader
+}

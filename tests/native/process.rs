@@ -43,3 +43,47 @@ fn python_sdk_server_is_listed_and_called_through_the_process_launcher() {
     let refused = call(&addr, "py_add", json!({ "a": "two" }));
     assert_eq!(refused["isError"], true);
 }
+
+/// A native server's tools that change while it runs (its own
+/// `notifications/tools/list_changed`) reach the listeners of both
+/// revisions: a 2025-11-25 session's standalone stream and a 2026-07-28
+/// `subscriptions/listen` stream.
+#[test]
+fn a_native_servers_new_tool_reaches_listeners_of_both_revisions() {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/conformance/changing_tools.py");
+    let dir = tempfile::tempdir().unwrap();
+    let native = format!(
+        "[[native]]\nname = \"test\"\nlauncher = \"process\"\ncommand = [{:?}, {:?}]\n",
+        python(),
+        script.display().to_string()
+    );
+    let addr = support::start(config(&native, dir.path()));
+    wait_up(&addr, "test");
+    let session = addr.session();
+    let mut legacy = support::session_stream(addr, &session);
+    let mut listen = support::listen(addr, 5, json!({ "toolsListChanged": true }));
+    assert_eq!(
+        support::read_events(&mut listen, 1)[0]["method"],
+        "notifications/subscriptions/acknowledged"
+    );
+    let call =
+        support::stateless_request(1, "tools/call", json!({ "name": "test_trigger_tool_change" }));
+    let reply = addr.stateless(&call, &[]);
+    assert_eq!(reply.json()["result"]["content"][0]["text"], "added dynamic_1", "{}", reply.body);
+    let heard = support::read_events(&mut listen, 1);
+    assert_eq!(heard[0]["method"], "notifications/tools/list_changed");
+    assert_eq!(heard[0]["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], json!(5));
+    assert_eq!(
+        support::read_events(&mut legacy, 1)[0]["method"],
+        "notifications/tools/list_changed"
+    );
+    let listed = addr.request(&session, 2, "tools/list", json!({})).json();
+    let names: Vec<&str> = listed["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"test_dynamic_1"), "{names:?}");
+}

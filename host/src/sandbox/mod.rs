@@ -330,18 +330,27 @@ impl Sandbox {
 
     /// Compiles (or loads from cache) and links a component, then asks it
     /// for its tools under its own limits.
+    ///
+    /// Compiling takes up to seconds of CPU, so it runs on a blocking
+    /// thread, never on a thread that serves requests.
     pub async fn load(
         &self,
         name: &str,
-        wasm: &[u8],
+        wasm: impl AsRef<[u8]> + Send + 'static,
         policy: Policy,
     ) -> Result<LoadedComponent, LoadError> {
         let started = Instant::now();
-        let (component, from_cache) = match &self.cache {
-            Some(cache) => cache.get_or_compile(&self.engine, wasm),
-            None => wasmtime::component::Component::new(&self.engine, wasm).map(|c| (c, false)),
-        }
-        .map_err(|e| LoadError::Compile { component: name.to_owned(), source: e.into() })?;
+        let (engine, cache) = (self.engine.clone(), self.cache.clone());
+        let compiled = tokio::task::spawn_blocking(move || match &cache {
+            Some(cache) => cache.get_or_compile(&engine, wasm.as_ref()),
+            None => wasmtime::component::Component::new(&engine, wasm.as_ref()).map(|c| (c, false)),
+        })
+        .await
+        .unwrap_or_else(|join| {
+            Err(wasmtime::Error::msg(format!("the compiler thread failed: {join}")))
+        });
+        let (component, from_cache) = compiled
+            .map_err(|e| LoadError::Compile { component: name.to_owned(), source: e.into() })?;
         let compile_time = started.elapsed();
 
         let pre = self
