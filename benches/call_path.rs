@@ -11,10 +11,17 @@
 //! requests: it shows what cold caches and an idle CPU add, apart from any
 //! HTTP or scheduling cost.
 //!
+//! `through_registry` makes the fresh-instance call the way the MCP core
+//! does: the tool looked up in the registry, its arguments checked against
+//! its `inputSchema`, the call made through the backend seam. Its difference
+//! from `fresh_instance` is what the seam and the schema check cost.
+//!
 //! Run: `cargo bench --bench call_path`.
 
+use corral::app::{App, NativeMode};
 use corral::config::EngineConfig;
 use corral::policy::Policy;
+use corral::registry::Lookup;
 use corral::sandbox::{CallOutcome, Sandbox};
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::time::{Duration, Instant};
@@ -22,11 +29,12 @@ use std::time::{Duration, Instant};
 /// The pause before each call of `fresh_instance_after_idle`.
 const IDLE: Duration = Duration::from_micros(100);
 
-const CASES: [(&str, &[u8], &str, &str); 2] = [
-    ("small_tool", corral::bundled::CONFORMANCE, "test_simple_text", "{}"),
+const CASES: [(&str, &[u8], &str, &str, &str); 2] = [
+    ("small_tool", corral::bundled::CONFORMANCE, "conformance", "test_simple_text", "{}"),
     (
         "text_count",
         corral::bundled::TEXT,
+        "text",
         "count",
         r#"{"text":"the quick brown fox jumps over the lazy dog"}"#,
     ),
@@ -36,7 +44,20 @@ fn call_path(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let sandbox =
         Sandbox::new(&EngineConfig { no_cache: true, ..EngineConfig::default() }).expect("sandbox");
-    for (case, wasm, tool, args) in CASES {
+    let config = corral::config::Config::from_toml(
+        "[engine]\nno_cache = true\n\n\
+         [[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\n\n\
+         [[component]]\nname = \"text\"\npath = \"builtin:text\"\n",
+        std::path::Path::new("<bench>"),
+        std::path::Path::new("."),
+    )
+    .expect("config");
+    let app = rt.block_on(async {
+        let app = App::start(&config, NativeMode::Skip).expect("app");
+        assert!(app.loaded().await.failures.is_empty());
+        app
+    });
+    for (case, wasm, component_name, tool, args) in CASES {
         let component =
             rt.block_on(sandbox.load(case, wasm, Policy::deny_all())).expect("component loads");
         let report = rt.block_on(sandbox.call(&component, tool, args, None));
@@ -61,6 +82,18 @@ fn call_path(c: &mut Criterion) {
                     debug_assert_eq!(report.outcome, CallOutcome::Ok);
                 }
                 busy
+            })
+        });
+        let exposed = format!("{component_name}_{tool}");
+        let arguments: serde_json::Value = serde_json::from_str(args).expect("JSON arguments");
+        group.bench_function("through_registry", |b| {
+            b.to_async(&rt).iter(|| async {
+                let Lookup::Found(entry) = app.registry.lookup(&exposed) else { panic!("loaded") };
+                let arguments = arguments.clone();
+                entry.input.check(&entry.name, &arguments).expect("valid arguments");
+                let done = entry.call(arguments, None, false).await;
+                debug_assert_eq!(done.outcome, CallOutcome::Ok);
+                done
             })
         });
         let mut reused = rt.block_on(sandbox.reused_instance(&component)).expect("instance");

@@ -205,14 +205,8 @@ async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<(
 /// `serve --stdio`: nothing but JSON-RPC goes to stdout.
 async fn serve_stdio(config: Config) -> Result<()> {
     let app = App::start(&config, NativeMode::Start)?;
-    let served = corral::stdio::serve(
-        &app,
-        &config.server,
-        tokio::io::stdin(),
-        tokio::io::stdout(),
-        shutdown_signal(),
-    )
-    .await;
+    let (input, output) = corral::stdio::process_stdio();
+    let served = corral::stdio::serve(&app, &config.server, input, output, shutdown_signal()).await;
     app.shutdown().await;
     if let Err(err) = served {
         // The client closed stdout: nobody is left to answer.

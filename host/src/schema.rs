@@ -105,6 +105,10 @@ impl InputSchema {
     /// Checks `arguments`; `Err` is the message for the `isError` result.
     pub fn check(&self, tool: &str, arguments: &Value) -> Result<(), String> {
         let Some(validator) = &self.validator else { return Ok(()) };
+        // The usual case, answered without collecting anything.
+        if validator.is_valid(arguments) {
+            return Ok(());
+        }
         let problems: Vec<String> = validator
             .iter_errors(arguments)
             .take(MAX_REPORTED_ERRORS + 1)

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -148,12 +148,46 @@ async fn forward(stream: Stream, lines: mpsc::UnboundedSender<Bytes>) {
 }
 
 /// Writes every line to `output`, in order, until the senders are gone.
+/// Lines that are already waiting go out in one write; the output is
+/// flushed whenever nothing more is waiting, so no message is held back.
 async fn write_all<W: AsyncWrite + Unpin>(
-    mut output: W,
+    output: W,
     mut lines: mpsc::UnboundedReceiver<Bytes>,
 ) -> std::io::Result<()> {
+    let mut output = tokio::io::BufWriter::new(output);
     while let Some(line) = lines.recv().await {
         write_line(&mut output, &line).await?;
+        if lines.is_empty() {
+            output.flush().await?;
+        }
     }
-    Ok(())
+    output.flush().await
+}
+
+/// The process's stdin and stdout. Where they are pipes (as MCP clients
+/// start a server) they are read and written without blocking a thread;
+/// otherwise (a terminal, a file) through tokio's blocking adapters.
+pub fn process_stdio() -> (Box<dyn AsyncRead + Unpin + Send>, Box<dyn AsyncWrite + Unpin + Send>) {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd as _;
+        use tokio::net::unix::pipe;
+        let input =
+            std::io::stdin().as_fd().try_clone_to_owned().and_then(pipe::Receiver::from_owned_fd);
+        let output =
+            std::io::stdout().as_fd().try_clone_to_owned().and_then(pipe::Sender::from_owned_fd);
+        let input: Box<dyn AsyncRead + Unpin + Send> = match input {
+            Ok(pipe) => Box::new(pipe),
+            Err(_) => Box::new(tokio::io::stdin()),
+        };
+        let output: Box<dyn AsyncWrite + Unpin + Send> = match output {
+            Ok(pipe) => Box::new(pipe),
+            Err(_) => Box::new(tokio::io::stdout()),
+        };
+        (input, output)
+    }
+    #[cfg(not(unix))]
+    {
+        (Box::new(tokio::io::stdin()), Box::new(tokio::io::stdout()))
+    }
 }

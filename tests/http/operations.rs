@@ -222,3 +222,36 @@ fn listeners_hear_each_component_become_ready() {
     child.kill().unwrap();
     child.wait().unwrap();
 }
+
+#[test]
+fn a_component_that_fails_to_load_is_named_and_the_others_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("broken.wasm"), b"\0asm\x01\0\0\0 not a component").unwrap();
+    let text = "[[component]]\nname = \"broken\"\npath = \"broken.wasm\"\n\n\
+                [[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n";
+    let config =
+        corral::config::Config::from_toml(text, std::path::Path::new("<test>"), dir.path())
+            .unwrap();
+    let server = start_serving(config);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ready = loop {
+        let ready = server.get("/readyz");
+        if ready.json()["status"] == "failed" {
+            break ready;
+        }
+        assert!(Instant::now() < deadline, "never failed: {}", ready.body);
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(ready.status, 503, "a load balancer keeps away from a replica missing a component");
+    let broken = &ready.json()["components"][0];
+    assert_eq!(
+        (broken["name"].clone(), broken["state"].clone()),
+        (json!("broken"), json!("failed"))
+    );
+    assert_eq!(broken["error"], "component \"broken\": not a valid wasm component");
+    let session = server.session();
+    let call = server.request(&session, 1, "tools/call", json!({ "name": "test_simple_text" }));
+    assert_eq!(call.json()["result"]["isError"], json!(false), "{}", call.body);
+    let unknown = server.request(&session, 2, "tools/call", json!({ "name": "broken_anything" }));
+    assert_eq!(unknown.code(), -32602, "{}", unknown.body);
+}

@@ -14,7 +14,8 @@
 //!   may cancel.
 //! - [`tools`]: `tools/list` and `tools/call`; [`subscriptions`]:
 //!   `subscriptions/listen`.
-//! - [`shapes`]: results as MCP JSON, serialized once.
+//! - [`shapes`]: results as MCP JSON, serialized once; [`reply`]: what the
+//!   doors get back.
 //!
 //! The doors ([`crate::http`], [`crate::stdio`]) own framing, headers,
 //! status codes and streaming; they get back [`Reply`]s.
@@ -23,6 +24,7 @@ pub mod envelope;
 pub mod exchange;
 pub mod jsonrpc;
 pub mod protocol;
+pub mod reply;
 pub mod server;
 pub mod session;
 pub mod shapes;
@@ -31,5 +33,6 @@ pub mod tools;
 
 pub use self::exchange::{Connection, Door, Exchange, HttpFacts};
 pub use self::jsonrpc::{Incoming, McpError, RequestId};
-pub use self::server::{Answer, McpOptions, McpServer, Outgoing, Reply, Stream, StreamTask};
+pub use self::reply::{Answer, Outgoing, Reply, Stream, StreamTask};
+pub use self::server::{McpOptions, McpServer};
 pub use self::session::{Session, SessionError, Sessions};

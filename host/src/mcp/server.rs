@@ -31,8 +31,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use serde::Serialize;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 
@@ -40,6 +38,7 @@ use super::envelope;
 use super::exchange::{Connection, Door, Exchange, HttpFacts};
 use super::jsonrpc::{self, Incoming, McpError, RequestId};
 use super::protocol::{self, CacheScope};
+use super::reply::{Answer, Outgoing, Reply, Stream};
 use super::session::{InFlight, Session, Sessions};
 use super::shapes::Stateless;
 use crate::config::ServerConfig;
@@ -92,93 +91,6 @@ impl Default for McpOptions {
     }
 }
 
-/// A message for the client while a request is answered.
-#[derive(Debug)]
-pub enum Outgoing {
-    /// A notification about the request (progress, log message, list change).
-    Notification(Bytes),
-    /// The response, always last.
-    Response(Answer),
-}
-
-/// The response to one request, serialized.
-pub struct Answer {
-    /// The JSON-RPC response.
-    pub body: Bytes,
-    /// The error it carries, for the transport's status code.
-    pub error: Option<McpError>,
-    /// Whether it answers a 2026-07-28 request (whose errors have HTTP
-    /// statuses of their own).
-    pub stateless: bool,
-    /// The session `initialize` started over HTTP, to name in `Mcp-Session-Id`.
-    pub session: Option<Arc<Session>>,
-}
-
-impl std::fmt::Debug for Answer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Answer")
-            .field("body", &String::from_utf8_lossy(&self.body))
-            .field("error", &self.error)
-            .field("session", &self.session.as_ref().map(|s| s.id()))
-            .finish()
-    }
-}
-
-impl Answer {
-    pub(super) fn result<R: Serialize + ?Sized>(
-        id: &RequestId,
-        result: &R,
-        stateless: bool,
-    ) -> Answer {
-        Answer { body: jsonrpc::result_response(id, result), error: None, stateless, session: None }
-    }
-
-    /// The error response to a request (`id` when it could be read).
-    pub fn error(id: Option<&RequestId>, error: McpError, stateless: bool) -> Answer {
-        Answer { body: error.to_response(id), error: Some(error), stateless, session: None }
-    }
-}
-
-/// The future that drives a stream's messages.
-pub type StreamTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + 'static>>;
-
-/// A request answered over time: notifications, then (unless cancelled)
-/// the response.
-pub struct Stream {
-    /// The messages, in order. The channel closes without a response when
-    /// the request is cancelled.
-    pub messages: mpsc::UnboundedReceiver<Outgoing>,
-    /// Drives the stream and must be polled to completion: a transport may
-    /// poll it inline while it waits for the first message, and spawn it
-    /// once it starts streaming.
-    pub task: StreamTask,
-    /// What the transport does when its client goes away before the end:
-    /// `true` drops the task, which stops the work (2026-07-28: closing the
-    /// response stream is how a request is cancelled); `false` spawns it to
-    /// finish anyway (2025-11-25: a disconnect is not a cancellation).
-    pub cancel_on_drop: bool,
-}
-
-/// How a message is answered.
-pub enum Reply {
-    /// Nothing to send: a notification or a client's response (HTTP 202).
-    Accepted,
-    /// One response, at once.
-    Answer(Answer),
-    /// A stream of messages ending with the response.
-    Stream(Stream),
-}
-
-impl std::fmt::Debug for Reply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Reply::Accepted => f.write_str("Accepted"),
-            Reply::Answer(answer) => f.debug_tuple("Answer").field(answer).finish(),
-            Reply::Stream(_) => f.write_str("Stream"),
-        }
-    }
-}
-
 /// A change clients may subscribe to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Change {
@@ -200,6 +112,28 @@ impl Canceller {
         match self {
             Canceller::Session(session) => session.in_flight(),
             Canceller::Connection(connection) => connection.in_flight(),
+        }
+    }
+}
+
+/// Whose call it is, for its audit line and span: the session's id, `-`
+/// for a 2026-07-28 request over HTTP, `stdio` on stdio.
+#[derive(Clone)]
+pub(super) enum Origin {
+    /// A 2025-11-25 session (over stdio its id is empty).
+    Session(Arc<Session>),
+    /// A 2026-07-28 request over HTTP.
+    Http,
+    /// A request on the stdio connection.
+    Stdio,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Origin::Session(session) if !session.id().is_empty() => f.write_str(session.id()),
+            Origin::Http => f.write_str("-"),
+            Origin::Session(_) | Origin::Stdio => f.write_str("stdio"),
         }
     }
 }
@@ -444,20 +378,18 @@ impl McpServer {
                 false,
             )),
             "tools/call" => {
-                let (canceller, label) = match exchange.door {
-                    Door::Http(_) => (Canceller::Session(session.clone()), Arc::from(session.id())),
-                    Door::Stdio(connection) => {
-                        (Canceller::Connection(connection.clone()), Arc::from("stdio"))
-                    }
+                let canceller = match exchange.door {
+                    Door::Http(_) => Canceller::Session(session.clone()),
+                    Door::Stdio(connection) => Canceller::Connection(connection.clone()),
                 };
                 self.call_tool(super::tools::CallRequest {
                     id: id.clone(),
                     params,
                     stateless: None,
-                    logs: LogFloor::Session(session),
+                    logs: LogFloor::Session(session.clone()),
                     canceller: Some(canceller),
                     client: exchange.client.clone(),
-                    label,
+                    origin: Origin::Session(session),
                     http: None,
                 })
             }
@@ -482,7 +414,7 @@ impl McpServer {
             Door::Http(_) => None,
             Door::Stdio(connection) => Some(Canceller::Connection(connection.clone())),
         };
-        let label: Arc<str> = if http.is_some() { Arc::from("-") } else { Arc::from("stdio") };
+        let origin = if http.is_some() { Origin::Http } else { Origin::Stdio };
         match method {
             "server/discover" => {
                 let result =
@@ -499,7 +431,7 @@ impl McpServer {
                 logs: LogFloor::Request(envelope.log_rank),
                 canceller,
                 client: exchange.client.clone(),
-                label,
+                origin,
                 http,
             }),
             "subscriptions/listen" => self.listen(id, &params, canceller),

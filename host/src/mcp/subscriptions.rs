@@ -20,7 +20,8 @@ use tokio::sync::{broadcast, mpsc};
 
 use super::jsonrpc::{self, McpError, RequestId};
 use super::protocol::{self, META_SERVER_INFO, META_SUBSCRIPTION_ID};
-use super::server::{Answer, Canceller, Change, McpServer, Outgoing, Reply, Stream};
+use super::reply::{Answer, Outgoing, Reply, Stream};
+use super::server::{Canceller, Change, McpServer};
 
 impl McpServer {
     /// Opens a `subscriptions/listen` stream.

@@ -40,7 +40,8 @@ use super::envelope;
 use super::exchange::HttpFacts;
 use super::jsonrpc::{self, McpError, RequestId};
 use super::protocol;
-use super::server::{Answer, Canceller, LogFloor, McpServer, Outgoing, Reply, Stream};
+use super::reply::{Answer, Outgoing, Reply, Stream};
+use super::server::{Canceller, LogFloor, McpServer, Origin};
 use super::shapes::{CallToolResult, Stateless, ToolsPage};
 use crate::call::CallOutcome;
 use crate::metrics::{Metrics, UNKNOWN_TOOL_LABEL};
@@ -58,8 +59,8 @@ pub(super) struct CallRequest<'a> {
     /// over HTTP, cancelled by closing its response stream.
     pub canceller: Option<Canceller>,
     pub client: Arc<str>,
-    /// The session id, `-` for a stateless HTTP request, `stdio`.
-    pub label: Arc<str>,
+    /// Whose call it is, for the audit line.
+    pub origin: Origin,
     /// 2026-07-28 over HTTP: the headers, for `Mcp-Param-*`.
     pub http: Option<&'a HttpFacts>,
 }
@@ -110,7 +111,7 @@ impl McpServer {
     /// stream that runs it.
     pub(super) fn call_tool(self: &Arc<Self>, request: CallRequest<'_>) -> Result<Reply, McpError> {
         let started = Instant::now();
-        let CallRequest { id, mut params, stateless, logs, canceller, client, label, http } =
+        let CallRequest { id, mut params, stateless, logs, canceller, client, origin, http } =
             request;
         let Some(Value::String(tool)) = params.get_mut("name").map(Value::take) else {
             return Err(McpError::InvalidParams("\"name\" must be a string".into()));
@@ -156,13 +157,17 @@ impl McpServer {
             ),
             None => None,
         };
-        let http = http.cloned();
+        // The headers are kept only to check them once a loading tool is known.
+        let http = match target {
+            Target::Loading => http.cloned(),
+            Target::Found(_) => None,
+        };
         let (tx, rx) = mpsc::unbounded_channel();
         let server = self.clone();
         let span = tracing::info_span!(
             "tool_call",
             tool = %tool,
-            session = %label,
+            session = %origin,
             outcome = tracing::field::Empty,
             duration_ms = tracing::field::Empty,
             fuel = tracing::field::Empty,
@@ -177,7 +182,7 @@ impl McpServer {
         let guard = CallGuard::new(
             &self.metrics,
             label_name,
-            Accounting { permit, client, label, started },
+            Accounting { permit, client, origin, started },
         );
         let call = PreparedCall { tool, arguments, progress_token, target, logs, http, stateless };
         let task = async move {
@@ -365,7 +370,7 @@ fn event_notification(
 struct Accounting {
     permit: OwnedSemaphorePermit,
     client: Arc<str>,
-    label: Arc<str>,
+    origin: Origin,
     started: Instant,
 }
 
@@ -409,7 +414,7 @@ impl Drop for CallGuard {
             outcome = self.outcome.as_str(),
             duration_ms,
             fuel = self.fuel,
-            session = %self.accounting.label,
+            session = %self.accounting.origin,
             client = %self.accounting.client,
             "tool call"
         );

@@ -355,7 +355,11 @@ async fn write_lines<W: AsyncWrite + Unpin>(
             _ = closed.wait_for(Option::is_some) => None,
         };
         let Some(line) = line else { break };
-        if let Err(err) = write_line(&mut writer, line.as_bytes()).await {
+        let written = async {
+            write_line(&mut writer, line.as_bytes()).await?;
+            writer.flush().await
+        };
+        if let Err(err) = written.await {
             shared.close(ClientError::Closed(format!("writing to the server failed: {err}")));
             break;
         }

@@ -293,6 +293,16 @@ struct Source {
     from_cache: bool,
 }
 
+impl Source {
+    /// The prefix of its tools' exposed names.
+    fn namespace(&self) -> &str {
+        match &self.kind {
+            SourceKind::Component { namespace } => namespace,
+            SourceKind::Native => &self.name,
+        }
+    }
+}
+
 /// The live catalogue.
 pub struct Registry {
     catalog: ArcSwap<Catalog>,
@@ -352,11 +362,8 @@ impl Registry {
         from_cache: bool,
     ) -> Result<(), DuplicateTool> {
         let mut sources = self.lock();
-        let (name, namespace) = match &sources[id.0].kind {
-            SourceKind::Component { namespace } => (sources[id.0].name.clone(), namespace.clone()),
-            SourceKind::Native => unreachable!("install_component is for components"),
-        };
-        let entries = entries(&name, &namespace, tools, &backend);
+        let name = sources[id.0].name.clone();
+        let entries = entries(&name, sources[id.0].namespace(), tools, &backend);
         for entry in &entries {
             for (index, other) in sources.iter().enumerate() {
                 if index == id.0 || !other.tools.iter().any(|t| t.name == entry.name) {
@@ -418,7 +425,7 @@ impl Registry {
         let name = sources[id.0].name.clone();
         let mut kept: Vec<Arc<ToolEntry>> = Vec::new();
         let mut refused = Vec::new();
-        for entry in entries(&name, &name, tools, &backend) {
+        for entry in entries(&name, sources[id.0].namespace(), tools, &backend) {
             let taken =
                 sources.iter().enumerate().any(|(index, s)| {
                     index != id.0 && s.tools.iter().any(|t| t.name == entry.name)
