@@ -1,17 +1,17 @@
-//! Bindings generated from `wit/corral.wit` (world `tool`).
+//! Bindings generated from `wit/corral.wit` (world `server`).
 //!
 //! Kept in one private module so that the rest of the SDK, and every tool,
 //! sees the contract's types through [`crate::types`] and never depends on
 //! `wit-bindgen` itself. The export macro is public because the tool crate,
 //! not this one, must expand it: only the final component knows which type
-//! implements the `tools` interface.
+//! implements the exported interfaces.
 
 // Generated code: its items carry the WIT doc comments, not ours.
 #![allow(missing_docs, clippy::all)]
 
 wit_bindgen::generate!({
     path: "wit",
-    world: "tool",
+    world: "server",
     // The tool crate invokes the export macro through `corral_sdk::export!`,
     // so the macro and the paths it expands to must resolve from outside
     // this crate, without the tool depending on `wit-bindgen`.

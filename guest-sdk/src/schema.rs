@@ -67,6 +67,78 @@ pub(crate) fn into_object_schema(schema: Value) -> Result<Value, NotAnObject> {
     Ok(Value::Object(root))
 }
 
+/// A property of a derived schema as it reads once the indirections of
+/// schemars are undone: a `$ref` into the root's `$defs` is replaced by the
+/// definition (the property's own keywords, such as the field's description
+/// or default, win over the definition's), and the `null` alternative an
+/// `Option` adds is removed (an `anyOf` with a `{"type": "null"}` branch, a
+/// `"null"` in a type list, a `null` in an `enum`).
+///
+/// Whether the property was optional is what `required` says; it is not
+/// recovered here.
+pub(crate) fn resolve_property(property: &Value, defs: Option<&Map<String, Value>>) -> Value {
+    let Value::Object(object) = property else {
+        return property.clone();
+    };
+    let mut resolved = match object.get("$ref").and_then(Value::as_str) {
+        Some(reference) => {
+            let definition = reference
+                .strip_prefix("#/$defs/")
+                .and_then(|name| defs.and_then(|defs| defs.get(name)));
+            match definition {
+                Some(definition) => overlay(resolve_property(definition, defs), object, "$ref"),
+                // A reference outside `$defs` is left for the caller to refuse.
+                None => return property.clone(),
+            }
+        }
+        None => object.clone(),
+    };
+    for combinator in ["anyOf", "oneOf"] {
+        let Some(Value::Array(branches)) = resolved.get(combinator) else {
+            continue;
+        };
+        let is_null = |branch: &Value| branch.get("type").and_then(Value::as_str) == Some("null");
+        if let [first, second] = branches.as_slice() {
+            let other = match (is_null(first), is_null(second)) {
+                (true, false) => second.clone(),
+                (false, true) => first.clone(),
+                _ => continue,
+            };
+            let outer = resolved.clone();
+            let Value::Object(inner) = resolve_property(&other, defs) else {
+                continue;
+            };
+            resolved = overlay(Value::Object(inner), &outer, combinator);
+        }
+    }
+    if let Some(Value::Array(types)) = resolved.get("type") {
+        let types: Vec<Value> = types.iter().filter(|kind| *kind != "null").cloned().collect();
+        let kind = match <[Value; 1]>::try_from(types) {
+            Ok([single]) => single,
+            Err(several) => Value::Array(several),
+        };
+        resolved.insert("type".into(), kind);
+    }
+    if let Some(Value::Array(values)) = resolved.get_mut("enum") {
+        values.retain(|value| !value.is_null());
+    }
+    Value::Object(resolved)
+}
+
+/// `base` with every keyword of `outer` but `skip` written over it.
+fn overlay(base: Value, outer: &Map<String, Value>, skip: &str) -> Map<String, Value> {
+    let mut merged = match base {
+        Value::Object(base) => base,
+        _ => Map::new(),
+    };
+    for (key, value) in outer {
+        if key != skip {
+            merged.insert(key.clone(), value.clone());
+        }
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! One tool: its name, description, hints, and typed handler.
 
-use crate::error::ToolError;
+use crate::arguments::parse;
+use crate::error::Error;
 use crate::result::IntoCallResult;
 use crate::schema::{self, NotAnObject};
 use crate::types::{Annotations, CallError, CallResult, ToolDef};
@@ -19,7 +20,9 @@ type Handler = Box<dyn Fn(&str) -> Result<CallResult, CallError>>;
 /// arguments. Its JSON Schema (the tool's `inputSchema`) is derived from the
 /// type with `schemars`, doc comments included, and the call's arguments
 /// are parsed into it with `serde`. It returns anything that implements
-/// [`IntoCallResult`], or a [`ToolError`] that the model will see.
+/// [`IntoCallResult`], or an [`Error`] that the model will see (or that
+/// tells the host the call needs a capability or the client's input; see
+/// [`Error`]).
 ///
 /// ```
 /// use corral_sdk::{Structured, Tool};
@@ -71,7 +74,7 @@ impl Tool {
     where
         A: DeserializeOwned + JsonSchema,
         R: IntoCallResult,
-        F: Fn(A) -> Result<R, ToolError> + 'static,
+        F: Fn(A) -> Result<R, Error> + 'static,
     {
         Self {
             name: name.into(),
@@ -86,11 +89,11 @@ impl Tool {
             input_schema: schema::schema_of::<A>,
             output_schema: R::output_schema,
             handler: Box::new(move |arguments| {
-                let arguments = parse_arguments::<A>(arguments)?;
-                Ok(match handler(arguments) {
-                    Ok(result) => result.into_call_result(),
-                    Err(error) => error.into_call_result(),
-                })
+                let arguments = parse::<A>(arguments).map_err(CallError::InvalidArguments)?;
+                match handler(arguments) {
+                    Ok(result) => Ok(result.into_call_result()),
+                    Err(error) => error.into_call_outcome(),
+                }
             }),
         }
     }
@@ -158,8 +161,9 @@ impl Tool {
     /// Runs the tool on `arguments`, a JSON object as text.
     ///
     /// Arguments that do not parse into the tool's argument type give
-    /// [`CallError::InvalidArguments`] naming the offending field; a
-    /// [`ToolError`] from the handler gives a result with `is_error` set.
+    /// [`CallError::InvalidArguments`] naming the offending field; an
+    /// [`Error`] from the handler gives a result with `is_error` set, or the
+    /// call error its kind calls for.
     pub fn call(&self, arguments: &str) -> Result<CallResult, CallError> {
         (self.handler)(arguments)
     }
@@ -191,29 +195,11 @@ impl fmt::Debug for Tool {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, JsonSchema)]
 pub struct NoArgs {}
 
-/// Parses a call's arguments. MCP makes `arguments` optional, so an empty
-/// string or `null` stands for the empty object.
-fn parse_arguments<A: DeserializeOwned>(arguments: &str) -> Result<A, CallError> {
-    let trimmed = arguments.trim();
-    let json = if trimmed.is_empty() || trimmed == "null" { "{}" } else { trimmed };
-    let deserializer = &mut serde_json::Deserializer::from_str(json);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        // `.` is the path of the arguments object itself ("missing field
-        // `x`" already names the field then).
-        CallError::InvalidArguments(if path == "." {
-            inner.to_string()
-        } else {
-            format!("`{path}`: {inner}")
-        })
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Content;
+    use crate::ask::AskError;
+    use crate::types::{Capability, Content};
 
     #[derive(Debug, Deserialize, JsonSchema)]
     struct ReadFile {
@@ -224,7 +210,7 @@ mod tests {
     fn read_file_tool() -> Tool {
         Tool::new("read_file", "Read a file", |args: ReadFile| {
             if args.path == "/missing" {
-                return Err(ToolError::new("no such file: /missing"));
+                return Err(Error::new("no such file: /missing"));
             }
             Ok(format!("{}:{:?}", args.path, args.max_bytes))
         })
@@ -264,6 +250,32 @@ mod tests {
         let result = read_file_tool().call(r#"{"path": "/missing"}"#).unwrap();
         assert!(result.is_error);
         assert_eq!(result.content, vec![Content::Text("no such file: /missing".into())]);
+    }
+
+    #[test]
+    fn an_unsupported_question_is_a_missing_capability_call_error() {
+        let tool = Tool::new("ask", "Ask the user", |_: NoArgs| -> Result<String, Error> {
+            Err(AskError::Unsupported(Capability::Elicitation))?
+        });
+        assert_eq!(tool.call("{}"), Err(CallError::MissingCapability(Capability::Elicitation)));
+    }
+
+    #[test]
+    fn a_pending_question_ends_the_call() {
+        let tool = Tool::new("ask", "Ask the user", |_: NoArgs| -> Result<String, Error> {
+            Err(AskError::Pending)?
+        });
+        assert!(matches!(tool.call("{}"), Err(CallError::Failed(_))));
+    }
+
+    #[test]
+    fn a_client_that_did_not_answer_is_an_error_result() {
+        let tool = Tool::new("ask", "Ask the user", |_: NoArgs| -> Result<String, Error> {
+            Err(AskError::Timeout)?
+        });
+        let result = tool.call("{}").unwrap();
+        assert!(result.is_error);
+        assert_eq!(result.content, vec![Content::Text("the client did not answer in time".into())]);
     }
 
     #[test]

@@ -30,6 +30,11 @@ impl Toolbox {
         self
     }
 
+    /// Moves `other`'s tools after these.
+    pub(crate) fn extend(&mut self, mut other: Toolbox) {
+        self.tools.append(&mut other.tools);
+    }
+
     /// The tools' names, in listing order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.tools.iter().map(Tool::name)
