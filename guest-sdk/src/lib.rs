@@ -193,7 +193,8 @@ mod toolbox;
 mod uri_template;
 
 pub use ask::{
-    Answer, AskError, Elicitation, Sampling, elicit, requested_schema, roots, roots_with_id, sample,
+    Answer, AskError, Elicitation, Sampling, elicit, if_supported, requested_schema, roots,
+    roots_with_id, sample,
 };
 pub use completion::{IntoCompletion, Partial};
 pub use error::{Context, Error, ErrorKind, ToolError};

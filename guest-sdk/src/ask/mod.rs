@@ -27,8 +27,8 @@
 //! | `Unsupported(capability)` | `missing-capability`: the client learns what it must declare |
 //! | `Timeout`, `Invalid`, `Failed`, `InvalidQuestion` | an ordinary failure with the message |
 //!
-//! A handler that can do without an answer matches on the error instead
-//! (typically `Unsupported`) and carries on.
+//! A handler that can do without an answer matches on the error instead,
+//! or passes it through [`if_supported`], and carries on.
 //!
 //! # Several questions in one round
 //!
@@ -129,6 +129,30 @@ impl fmt::Display for AskError {
     }
 }
 
+/// The answer, or `None` if the client did not declare the capability
+/// asking needs; any other failure as it is.
+///
+/// For a handler that can do without the answer: `?` on the result still
+/// ends the call while a question is pending.
+///
+/// ```no_run
+/// use corral_sdk::{Error, if_supported, roots};
+///
+/// fn workspace() -> Result<String, Error> {
+///     Ok(match if_supported(roots())? {
+///         Some(roots) => format!("{} roots", roots.len()),
+///         None => "the client has no roots to share".into(),
+///     })
+/// }
+/// ```
+pub fn if_supported<T>(answer: Result<T, AskError>) -> Result<Option<T>, AskError> {
+    match answer {
+        Ok(answer) => Ok(Some(answer)),
+        Err(AskError::Unsupported(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
 /// Asks for the client's roots (MCP `roots/list`), under the default id
 /// (`roots`).
 pub fn roots() -> Result<Vec<Root>, AskError> {
@@ -160,6 +184,13 @@ mod tests {
     #[test]
     fn unscripted_roots_are_unsupported() {
         assert_eq!(roots(), Err(AskError::Unsupported(Capability::Roots)));
+    }
+
+    #[test]
+    fn if_supported_turns_only_unsupported_into_none() {
+        assert_eq!(if_supported(roots()), Ok(None));
+        testing::answer_list_roots(Err(AskError::Pending));
+        assert_eq!(if_supported(roots()), Err(AskError::Pending));
     }
 
     #[test]
