@@ -7,20 +7,8 @@
 //! not protocol errors, which are reserved for calls that could not run at
 //! all (unknown tool, arguments that do not parse), which the SDK reports
 //! itself. A few failures mean something to the host, and [`ErrorKind`]
-//! keeps them apart. This module is the one place that decides what each
-//! becomes:
-//!
-//! | kind | tool call | resource read | prompt get |
-//! | --- | --- | --- | --- |
-//! | [`Failed`](ErrorKind::Failed) | `isError` result | `failed` | `failed` |
-//! | [`InvalidArguments`](ErrorKind::InvalidArguments) | `isError` result | `failed` | `invalid-arguments` |
-//! | [`NotFound`](ErrorKind::NotFound) | `isError` result | `not-found` (the URI) | `invalid-arguments` |
-//! | [`MissingCapability`](ErrorKind::MissingCapability) | `missing-capability` | `missing-capability` | `missing-capability` |
-//! | [`InputRequired`](ErrorKind::InputRequired) | `failed`, discarded by the host | same | same |
-//!
-//! A tool's invalid arguments stay an `isError` result on purpose: arguments
-//! that parse but make no sense ("a note name may not contain `/`") are
-//! something the model can correct, and MCP wants it to see them.
+//! keeps them apart; this module is the one place that decides what each
+//! becomes.
 
 use crate::ask::AskError;
 use crate::types::{CallError, CallResult, Capability, Content, PromptError, ResourceError};
@@ -62,8 +50,19 @@ pub struct Error {
 /// The name tools have always used for [`Error`].
 pub type ToolError = Error;
 
-/// What kind of failure an [`Error`] is; see the [module docs](self) for
-/// what each becomes.
+/// What kind of failure an [`Error`] is, which decides what it becomes:
+///
+/// | kind | tool call | resource read | prompt get |
+/// | --- | --- | --- | --- |
+/// | [`Failed`](ErrorKind::Failed) | `isError` result | `failed` | `failed` |
+/// | [`InvalidArguments`](ErrorKind::InvalidArguments) | `isError` result | `failed` | `invalid-arguments` |
+/// | [`NotFound`](ErrorKind::NotFound) | `isError` result | `not-found` (the URI) | `invalid-arguments` |
+/// | [`MissingCapability`](ErrorKind::MissingCapability) | `missing-capability` | `missing-capability` | `missing-capability` |
+/// | [`InputRequired`](ErrorKind::InputRequired) | `failed`, discarded by the host | same | same |
+///
+/// A tool's invalid arguments stay an `isError` result on purpose: arguments
+/// that parse but make no sense ("a note name may not contain `/`") are
+/// something the model can correct, and MCP wants it to see them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {

@@ -1,15 +1,6 @@
 //! Resources: data a client reads by URI, one at a time ([`Resource`]) or
-//! by families ([`ResourceTemplate`]).
-//!
-//! The host lists resources and templates once, when it loads the
-//! component, and reads one by calling `read-resource` with the concrete
-//! URI. [`Server`](crate::Server) answers it with the resource of exactly
-//! that URI, or else the first template (in the order given) whose URI
-//! template matches; with neither, the read is `not-found`.
-//!
-//! A resource's URI must have the component's namespace as its scheme
-//! (`notes://...` for a component named `notes`), unless the component is
-//! configured with an empty namespace; the host refuses others.
+//! by families ([`ResourceTemplate`]); see [`Resource`] for how a read is
+//! dispatched.
 
 use crate::completion::{Completers, IntoCompletion, Partial};
 use crate::error::Error;
@@ -79,6 +70,17 @@ fn body(uri: &str, mime_type: Option<&str>, contents: ResourceContents) -> Resou
 type Read = Box<dyn Fn(&str, Option<&str>) -> Result<Vec<ResourceBody>, Error>>;
 
 /// One resource at a fixed URI.
+///
+/// The host lists resources and templates once, when it loads the
+/// component, and reads one by calling `read-resource` with the concrete
+/// URI. [`Server`](crate::Server) answers it with the resource of exactly
+/// that URI, or else the first template (in the order given) whose URI
+/// template matches; with neither, the read is `not-found`.
+///
+/// A resource's URI must have the component's namespace as its scheme
+/// (`notes://...` for a component named `notes`), unless the component is
+/// configured with an empty namespace; the host refuses others. The same
+/// holds for templates.
 ///
 /// ```
 /// use corral_sdk::Resource;

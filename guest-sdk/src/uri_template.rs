@@ -1,31 +1,33 @@
 //! URI templates of MCP resource templates: RFC 6570 level 1, matched
 //! against the concrete URIs clients read.
 //!
-//! | form | meaning |
-//! | --- | --- |
-//! | `notes://{name}` | literal text, and `{name}`: a variable |
-//! | a variable's name | letters, digits and `_` (RFC 6570 `varname`, without `.` and `%`) |
-//! | a variable's value | one or more characters, none of `/`, `?`, `#`: one path segment |
-//! | `%XX` in a value | percent-decoded (`notes://my%20note` gives `my note`) |
-//!
-//! Two variables must be separated by literal text (`{a}{b}` has no single
-//! reading), and a name appears once. A URI matches when the whole of it
-//! does; when a literal could end a variable in several places, the first
-//! reading that matches the rest wins. Templates are parsed once, when the
-//! component lists them.
-//!
-//! ```
-//! use corral_sdk::UriTemplate;
-//!
-//! let template = UriTemplate::parse("test://template/{id}/data").unwrap();
-//! let variables = template.matches("test://template/123/data").unwrap();
-//! assert_eq!(variables, [("id".to_owned(), "123".to_owned())]);
-//! assert_eq!(template.matches("test://template/1/2/data"), None);
-//! ```
+//! See [`UriTemplate`] for the form accepted and how a URI matches.
 
 use std::fmt;
 
 /// A parsed URI template.
+///
+/// | form | meaning |
+/// | --- | --- |
+/// | `notes://{name}` | literal text, and `{name}`: a variable |
+/// | a variable's name | letters, digits and `_` (RFC 6570 `varname`, without `.` and `%`) |
+/// | a variable's value | one or more characters, none of `/`, `?`, `#`: one path segment |
+/// | `%XX` in a value | percent-decoded (`notes://my%20note` gives `my note`) |
+///
+/// Two variables must be separated by literal text (`{a}{b}` has no single
+/// reading), and a name appears once. A URI matches when the whole of it
+/// does; when a literal could end a variable in several places, the first
+/// reading that matches the rest wins. Templates are parsed once, when the
+/// component lists them.
+///
+/// ```
+/// use corral_sdk::UriTemplate;
+///
+/// let template = UriTemplate::parse("test://template/{id}/data").unwrap();
+/// let variables = template.matches("test://template/123/data").unwrap();
+/// assert_eq!(variables, [("id".to_owned(), "123".to_owned())]);
+/// assert_eq!(template.matches("test://template/1/2/data"), None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UriTemplate {
     text: String,
@@ -54,7 +56,7 @@ impl fmt::Display for UriTemplateError {
 impl std::error::Error for UriTemplateError {}
 
 impl UriTemplate {
-    /// Parses `text` in the form the [module docs](self) describe.
+    /// Parses `text` in the form described above.
     pub fn parse(text: &str) -> Result<Self, UriTemplateError> {
         let fail = |reason: String| UriTemplateError { template: text.to_owned(), reason };
         let mut parts = Vec::new();

@@ -1,29 +1,7 @@
 //! The form of an elicitation, derived from the answer's Rust type in the
 //! restricted shape MCP allows.
 //!
-//! MCP elicitation forms are a flat object whose properties are primitive:
-//!
-//! | Rust field | property sent |
-//! | --- | --- |
-//! | `String` | `{"type": "string"}`, with `format`, `minLength`, `maxLength` if the schema says |
-//! | integers | `{"type": "integer"}`, with `minimum`, `maximum` |
-//! | `f32`, `f64` | `{"type": "number"}`, with `minimum`, `maximum` |
-//! | `bool` | `{"type": "boolean"}` |
-//! | an enum of unit variants | `{"type": "string", "enum": [...]}`, or `"oneOf": [{"const", "title"}]` when a variant has `#[schemars(title = "...")]` |
-//! | `Vec` (or a set) of such an enum | `{"type": "array", "items": {"type": "string", "enum": [...]}}`, or `"items": {"anyOf": [{"const", "title"}]}` |
-//! | `Option<T>` | as `T`, and not in `required` |
-//!
-//! Every property keeps its `title`, `description` (from the field's doc
-//! comment) and `default` (from `#[serde(default = ...)]`). The root keeps
-//! only `type`, `properties` and `required`: its `$schema`, `title`,
-//! `description` and `$defs` are dropped, enums are written inline, and
-//! keywords MCP does not define for a form (`format: "uint32"`,
-//! `uniqueItems`, `additionalProperties`) are left out. Anything else (a
-//! nested struct, a list of strings, a map) cannot be asked, and is refused
-//! with a message naming the field.
-//!
-//! Properties are listed in the order `serde_json` keeps them, which is
-//! sorted by name unless its `preserve_order` feature is on.
+//! See [`requested_schema`] for the form and how each field is sent.
 
 use super::AskError;
 use crate::schema::{resolve_property, schema_of};
@@ -31,6 +9,30 @@ use schemars::JsonSchema;
 use serde_json::{Map, Value, json};
 
 /// The requested schema an elicitation with answer type `T` sends.
+///
+/// MCP elicitation forms are a flat object whose properties are primitive:
+///
+/// | Rust field | property sent |
+/// | --- | --- |
+/// | `String` | `{"type": "string"}`, with `format`, `minLength`, `maxLength` if the schema says |
+/// | integers | `{"type": "integer"}`, with `minimum`, `maximum` |
+/// | `f32`, `f64` | `{"type": "number"}`, with `minimum`, `maximum` |
+/// | `bool` | `{"type": "boolean"}` |
+/// | an enum of unit variants | `{"type": "string", "enum": [...]}`, or `"oneOf": [{"const", "title"}]` when a variant has `#[schemars(title = "...")]` |
+/// | `Vec` (or a set) of such an enum | `{"type": "array", "items": {"type": "string", "enum": [...]}}`, or `"items": {"anyOf": [{"const", "title"}]}` |
+/// | `Option<T>` | as `T`, and not in `required` |
+///
+/// Every property keeps its `title`, `description` (from the field's doc
+/// comment) and `default` (from `#[serde(default = ...)]`). The root keeps
+/// only `type`, `properties` and `required`: its `$schema`, `title`,
+/// `description` and `$defs` are dropped, enums are written inline, and
+/// keywords MCP does not define for a form (`format: "uint32"`,
+/// `uniqueItems`, `additionalProperties`) are left out. Anything else (a
+/// nested struct, a list of strings, a map) cannot be asked, and is refused
+/// with a message naming the field.
+///
+/// Properties are listed in the order `serde_json` keeps them, which is
+/// sorted by name unless its `preserve_order` feature is on.
 ///
 /// Public so that a tool's tests can check the form it asks for:
 ///
