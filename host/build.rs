@@ -1,5 +1,5 @@
-//! Builds the WebAssembly guests (the example tools and the hostile test
-//! fixtures) for `wasm32-wasip2`, so that `cargo build` and `cargo test` on
+//! Builds the WebAssembly guests (the example tools, the hostile test
+//! fixtures and a component of the old 0.1.0 contract) for `wasm32-wasip2`, so that `cargo build` and `cargo test` on
 //! a fresh checkout need no manual step.
 //!
 //! The guests are built by a nested `cargo build --release` into
@@ -19,7 +19,9 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("corral-tool-text", "corral_tool_text", "TEXT"),
     ("corral-tool-conformance", "corral_tool_conformance", "CONFORMANCE"),
     ("corral-tool-fetch", "corral_tool_fetch", "FETCH"),
+    ("corral-tool-notes", "corral_tool_notes", "NOTES"),
     ("corral-hostile", "corral_hostile", "HOSTILE"),
+    ("corral-legacy-tool", "corral_legacy_tool", "LEGACY"),
 ];
 
 fn main() {

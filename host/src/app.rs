@@ -33,6 +33,9 @@ pub enum StartError {
     /// The wasm engine or its compile cache could not start.
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// The system gave no randomness for the key that signs request states.
+    #[error("cannot draw the request-state key: {0}")]
+    Entropy(String),
 }
 
 /// Whether native servers are started: `serve` runs them, the one-shot
@@ -88,7 +91,8 @@ impl App {
             registry.clone(),
             McpOptions::from_config(&config.server),
             metrics.clone(),
-        );
+        )
+        .map_err(|err| StartError::Entropy(err.to_string()))?;
         let loading = tokio::spawn({
             let (sandbox, registry, metrics) = (sandbox.clone(), registry.clone(), metrics.clone());
             async move { components::load(prepared, &sandbox, &registry, &metrics).await }

@@ -10,6 +10,10 @@ pub const CONFORMANCE: &[u8] = include_bytes!(env!("CORRAL_GUEST_CONFORMANCE"));
 /// The `fetch` example tool component (reaches only what `network` grants).
 pub const FETCH: &[u8] = include_bytes!(env!("CORRAL_GUEST_FETCH"));
 
+/// The `notes` example component: notes in a granted directory as
+/// resources, a prompt, completion, and a tool that asks before deleting.
+pub const NOTES: &[u8] = include_bytes!(env!("CORRAL_GUEST_NOTES"));
+
 /// Every bundled component: (name, bytes).
-pub const ALL: [(&str, &[u8]); 4] =
-    [("fs", FS), ("text", TEXT), ("conformance", CONFORMANCE), ("fetch", FETCH)];
+pub const ALL: [(&str, &[u8]); 5] =
+    [("fs", FS), ("text", TEXT), ("conformance", CONFORMANCE), ("fetch", FETCH), ("notes", NOTES)];

@@ -14,6 +14,7 @@
 use std::time::Duration;
 
 use serde::Serialize;
+use serde_json::Value;
 
 /// How a tool call ended. The label is the `outcome` metric label.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -47,11 +48,19 @@ pub enum CallOutcome {
     /// The host failed to run the call (instantiation failed, a native
     /// server is down); not the tool's doing.
     HostError,
+    /// MCP 2026-07-28: the call ended asking the client for input; the
+    /// client retries it with the answers.
+    InputRequired,
+    /// The tool needs a client capability (elicitation, sampling, roots)
+    /// the client did not declare.
+    MissingCapability,
+    /// No resource at that URI, or no prompt of that name.
+    NotFound,
 }
 
 impl CallOutcome {
     /// Every outcome, for pre-registering metric label sets.
-    pub const ALL: [CallOutcome; 13] = [
+    pub const ALL: [CallOutcome; 16] = [
         CallOutcome::Ok,
         CallOutcome::ToolError,
         CallOutcome::InvalidArguments,
@@ -65,7 +74,28 @@ impl CallOutcome {
         CallOutcome::Busy,
         CallOutcome::Cancelled,
         CallOutcome::HostError,
+        CallOutcome::InputRequired,
+        CallOutcome::MissingCapability,
+        CallOutcome::NotFound,
     ];
+
+    /// Whether the call was stopped, or never ran, rather than returning
+    /// (a limit, a trap, the host, a queue): what the guest asked the
+    /// client before then is moot.
+    pub fn stopped(self) -> bool {
+        matches!(
+            self,
+            CallOutcome::Timeout
+                | CallOutcome::OutOfFuel
+                | CallOutcome::MemoryLimit
+                | CallOutcome::StackOverflow
+                | CallOutcome::Trap
+                | CallOutcome::OutputTooLarge
+                | CallOutcome::Busy
+                | CallOutcome::Cancelled
+                | CallOutcome::HostError
+        )
+    }
 
     /// The snake_case label used in metrics and logs.
     pub fn as_str(self) -> &'static str {
@@ -83,6 +113,9 @@ impl CallOutcome {
             CallOutcome::Busy => "busy",
             CallOutcome::Cancelled => "cancelled",
             CallOutcome::HostError => "host_error",
+            CallOutcome::InputRequired => "input_required",
+            CallOutcome::MissingCapability => "missing_capability",
+            CallOutcome::NotFound => "not_found",
         }
     }
 }
@@ -101,11 +134,14 @@ pub struct Failure {
     pub outcome: CallOutcome,
     /// What happened, naming the limit and its value where one was hit.
     pub message: String,
+    /// For [`CallOutcome::MissingCapability`]: the client capability
+    /// (`elicitation`, `sampling`, `roots`) the call needs.
+    pub capability: Option<&'static str>,
 }
 
 impl Failure {
     fn new(outcome: CallOutcome, message: impl Into<String>) -> Self {
-        Failure { outcome, message: message.into() }
+        Failure { outcome, message: message.into(), capability: None }
     }
 
     /// The call did not finish within the wall-clock limit `limit`, set by
@@ -197,6 +233,57 @@ impl Failure {
         Failure::new(CallOutcome::UnknownTool, format!("unknown tool: {name}"))
     }
 
+    /// The call needs the client's `capability`, which it did not declare.
+    pub fn missing_capability(capability: &'static str) -> Self {
+        let mut failure = Failure::new(
+            CallOutcome::MissingCapability,
+            format!(
+                "this needs the client's {capability} capability, which this client did not declare"
+            ),
+        );
+        failure.capability = Some(capability);
+        failure
+    }
+
+    /// No resource at `uri`.
+    pub fn resource_not_found(uri: &str) -> Self {
+        Failure::new(CallOutcome::NotFound, format!("resource not found: {uri}"))
+    }
+
+    /// No prompt called `name`.
+    pub fn unknown_prompt(name: &str) -> Self {
+        Failure::new(CallOutcome::NotFound, format!("unknown prompt: {name}"))
+    }
+
+    /// The call asked the client questions that the client must answer
+    /// first (MCP 2026-07-28 `input_required`).
+    pub fn input_required() -> Self {
+        Failure::new(CallOutcome::InputRequired, "the call needs input from the client")
+    }
+
+    /// A 2026-07-28 request asked for input in more rounds than `max`.
+    pub fn too_many_rounds(max: u32) -> Self {
+        Failure::new(
+            CallOutcome::ToolError,
+            format!(
+                "the call asked for input in more than {max} rounds (server.max_input_rounds); \
+                 it was stopped"
+            ),
+        )
+    }
+
+    /// The answers a 2026-07-28 request would carry in its `requestState`
+    /// are over the size limit.
+    pub fn state_too_large() -> Self {
+        Failure::new(
+            CallOutcome::ToolError,
+            format!(
+                "the answers the call gathered are over the {} KiB request state limit; it was stopped",
+                crate::mcp::asking::MAX_STATE_BYTES >> 10
+            ),
+        )
+    }
+
     /// The tool said it failed before producing a result.
     pub fn tool_failed(message: impl Into<String>) -> Self {
         Failure::new(CallOutcome::ToolError, message)
@@ -249,6 +336,40 @@ impl Failure {
                 waited.as_millis()
             ),
         )
+    }
+}
+
+/// A request for the client made during a call (MCP `elicitation/create`,
+/// `sampling/createMessage`, `roots/list`): asked by a guest, or relayed
+/// from a native server.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClientRequest {
+    /// The JSON-RPC method.
+    pub method: &'static str,
+    /// Its params.
+    pub params: Value,
+    /// Names it among the call's requests: the key of its answer in a
+    /// 2026-07-28 retry's `inputResponses`.
+    pub key: String,
+    /// The client capability it needs (`elicitation`, `sampling`, `roots`).
+    pub capability: &'static str,
+    /// Whether the call can be run again with the answer (a guest's
+    /// question, answered in a fresh instance), so that a 2026-07-28 client
+    /// can be asked through `input_required`; a native server's request
+    /// must be answered while its call waits.
+    pub resumable: bool,
+}
+
+impl ClientRequest {
+    /// The client capability `method` needs, for the three methods a server
+    /// may send a client; `None` for any other method.
+    pub fn capability_of(method: &str) -> Option<(&'static str, &'static str)> {
+        Some(match method {
+            "elicitation/create" => ("elicitation/create", "elicitation"),
+            "sampling/createMessage" => ("sampling/createMessage", "sampling"),
+            "roots/list" => ("roots/list", "roots"),
+            _ => return None,
+        })
     }
 }
 

@@ -45,8 +45,9 @@ enum Command {
         #[arg(long)]
         stdio: bool,
     },
-    /// Print the tool definitions (MCP `tools/list` result) of a component
-    /// file, or of every component in a config.
+    /// Print what a component file, or every component in a config,
+    /// offers: its tools (as MCP `tools/list` gives them) and, when it has
+    /// them, its resources, resource templates and prompts.
     Tools {
         /// A component `.wasm` file.
         component: Option<PathBuf>,
@@ -165,10 +166,24 @@ async fn run(command: Command) -> Result<ExitCode> {
                 );
             }
             let catalog = app.registry.catalog();
+            let mut list = serde_json::Map::new();
             let tools: Vec<&serde_json::value::RawValue> =
                 catalog.tools().map(|t| &*t.definition).collect();
-            let list: serde_json::Value =
-                serde_json::to_value(serde_json::json!({ "tools": tools }))?;
+            list.insert("tools".into(), serde_json::to_value(tools)?);
+            let others = [
+                ("resources", catalog.resources().map(|r| &*r.served.definition).collect()),
+                (
+                    "resourceTemplates",
+                    catalog.templates().iter().map(|t| &*t.served.definition).collect(),
+                ),
+                ("prompts", catalog.prompts().map(|p| &*p.served.definition).collect()),
+            ];
+            for (key, items) in others {
+                let items: Vec<&serde_json::value::RawValue> = items;
+                if !items.is_empty() {
+                    list.insert(key.into(), serde_json::to_value(items)?);
+                }
+            }
             println!("{}", serde_json::to_string_pretty(&list)?);
             Ok(ExitCode::SUCCESS)
         }
@@ -300,6 +315,16 @@ async fn call(
                     total.map(|t| format!("/{t}")).unwrap_or_default(),
                     message.unwrap_or_default()
                 ),
+                // There is no client to ask on the command line.
+                GuestEvent::Ask { request, reply } => {
+                    eprintln!("[ask] {} (no client to ask: answered unsupported)", request.method);
+                    let capability = corral::sandbox::Capability::from_name(request.capability);
+                    let _ = reply.send(Err(match capability {
+                        Some(capability) => corral::sandbox::AskError::Unsupported(capability),
+                        None => corral::sandbox::AskError::Failed("no client to ask".into()),
+                    }));
+                }
+                GuestEvent::ResourceUpdated { uri } => eprintln!("[resource updated] {uri}"),
             }
         }
     });
@@ -350,18 +375,27 @@ async fn check(config: &Config) -> Result<()> {
     for component in &app.loaded().await.components {
         let policy = component.policy();
         let limits = &policy.limits;
-        println!("component \"{}\"", component.name());
+        println!("component \"{}\" ({})", component.name(), component.contract());
         println!(
             "  compiled in {:.1} ms{}",
             component.compile_time.as_secs_f64() * 1e3,
             if component.from_cache { " (from cache)" } else { "" }
         );
-        let tools: Vec<&str> = status
-            .iter()
-            .find(|s| &*s.name == component.name())
-            .map(|s| s.tools.iter().map(|t| &**t).collect())
-            .unwrap_or_default();
-        println!("  tools: {}", tools.join(", "));
+        if let Some(source) = status.iter().find(|s| &*s.name == component.name()) {
+            let join = |items: &[std::sync::Arc<str>]| {
+                items.iter().map(|i| &**i).collect::<Vec<_>>().join(", ")
+            };
+            println!("  tools: {}", join(&source.tools));
+            if !source.resources.is_empty() {
+                println!("  resources: {}", join(&source.resources));
+            }
+            if !source.templates.is_empty() {
+                println!("  resource templates: {}", source.templates.join(", "));
+            }
+            if !source.prompts.is_empty() {
+                println!("  prompts: {}", join(&source.prompts));
+            }
+        }
         if policy.dirs.is_empty() {
             println!("  dirs: none");
         }

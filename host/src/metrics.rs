@@ -6,7 +6,9 @@
 //! | `corral_tool_calls_total` | counter | `tool`, `outcome` | finished `tools/call` requests, by [`CallOutcome`] label |
 //! | `corral_tool_call_duration_seconds` | histogram | `tool` | host wall time of a call: schema check, queueing and the guest |
 //! | `corral_tool_fuel_consumed_total` | counter | `tool` | fuel the guests consumed |
-//! | `corral_calls_in_flight` | gauge | - | `tools/call` requests running now |
+//! | `corral_calls_in_flight` | gauge | - | `tools/call`, `resources/read` and `prompts/get` requests running now |
+//! | `corral_operations_total` | counter | `kind`, `source`, `outcome` | finished `resources/read`, `prompts/get` and `completion/complete` requests, by the component or native server that served them (`_none` when nothing did) |
+//! | `corral_operation_duration_seconds` | histogram | `kind` | host wall time of those requests |
 //! | `corral_http_requests_total` | counter | `status` | HTTP responses, by status code |
 //! | `corral_component_compile_seconds` | histogram | - | time to compile (or load from cache) each component at start |
 //! | `corral_native_server_up` | gauge | `server` | 1 while a native MCP server answers pings |
@@ -53,6 +55,20 @@ struct ToolLabels {
     tool: String,
 }
 
+/// Labels `{kind, source, outcome}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    kind: &'static str,
+    source: String,
+    outcome: &'static str,
+}
+
+/// Label `{kind}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct KindLabels {
+    kind: &'static str,
+}
+
 /// Label `{status}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct StatusLabels {
@@ -85,6 +101,8 @@ pub struct Metrics {
     tool_call_duration: Family<ToolLabels, Histogram, fn() -> Histogram>,
     tool_fuel: Family<ToolLabels, Counter>,
     calls_in_flight: Gauge,
+    operations: Family<OperationLabels, Counter>,
+    operation_duration: Family<KindLabels, Histogram, fn() -> Histogram>,
     http_requests: Family<StatusLabels, Counter>,
     component_compile: Histogram,
     native_server_up: Family<ServerLabels, Gauge>,
@@ -130,6 +148,21 @@ impl Metrics {
             "Tool calls running now",
             calls_in_flight.clone(),
         );
+        let operations = Family::<OperationLabels, Counter>::default();
+        registry.register(
+            "corral_operations",
+            "Finished resource reads, prompts and completions by source and outcome",
+            operations.clone(),
+        );
+        let operation_duration =
+            Family::<KindLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                duration_histogram,
+            );
+        registry.register(
+            "corral_operation_duration_seconds",
+            "Host wall time of resource reads, prompts and completions",
+            operation_duration.clone(),
+        );
         let http_requests = Family::<StatusLabels, Counter>::default();
         registry.register(
             "corral_http_requests",
@@ -166,6 +199,8 @@ impl Metrics {
             tool_call_duration,
             tool_fuel,
             calls_in_flight,
+            operations,
+            operation_duration,
             http_requests,
             component_compile,
             native_server_up,
@@ -224,6 +259,26 @@ impl Metrics {
         }
     }
 
+    /// Records one finished operation of `kind` (`resources/read`,
+    /// `prompts/get`, `completion/complete`) served by `source` (a
+    /// configured name, or `_none`).
+    pub fn record_operation(
+        &self,
+        kind: &'static str,
+        source: &str,
+        outcome: CallOutcome,
+        wall: Duration,
+    ) {
+        self.operations
+            .get_or_create(&OperationLabels {
+                kind,
+                source: source.to_owned(),
+                outcome: outcome.as_str(),
+            })
+            .inc();
+        self.operation_duration.get_or_create(&KindLabels { kind }).observe(wall.as_secs_f64());
+    }
+
     /// The `corral_calls_in_flight` gauge.
     pub fn calls_in_flight(&self) -> &Gauge {
         &self.calls_in_flight
@@ -273,6 +328,7 @@ mod tests {
         metrics.record_http_response(200);
         metrics.set_native_server_up("git", true);
         metrics.set_circuit_open("git", false);
+        metrics.record_operation("resources/read", "notes", CallOutcome::Ok, Duration::ZERO);
         let text = metrics.encode();
         for name in [
             "corral_tool_calls_total{",
@@ -283,6 +339,8 @@ mod tests {
             "corral_component_compile_seconds_count ",
             "corral_native_server_up{",
             "corral_circuit_open{",
+            "corral_operations_total{",
+            "corral_operation_duration_seconds_bucket{",
         ] {
             assert!(text.contains(name), "{name} missing from:\n{text}");
         }

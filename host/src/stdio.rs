@@ -136,7 +136,7 @@ async fn forward(stream: Stream, lines: mpsc::UnboundedSender<Bytes>) {
     let relay = async {
         while let Some(message) = messages.recv().await {
             let bytes = match message {
-                Outgoing::Notification(bytes) => bytes,
+                Outgoing::Notification(bytes) | Outgoing::Request(bytes) => bytes,
                 Outgoing::Response(answer) => answer.body,
             };
             if lines.send(bytes).is_err() {

@@ -289,15 +289,18 @@ pub fn default_data_dir() -> PathBuf {
 
 /// The configuration used when none is given: the bundled `fs` tool granted
 /// `data_dir` (created if missing) read-write at `/data`, the `text` tool,
-/// and the `conformance` tools with bare names.
+/// the `conformance` tools with bare names, and the `notes` example granted
+/// `data_dir/notes` read-write at `/notes`.
 pub fn builtin(data_dir: &Path) -> Result<Config, ConfigError> {
-    std::fs::create_dir_all(data_dir).map_err(|err| {
+    let notes_dir = data_dir.join("notes");
+    std::fs::create_dir_all(&notes_dir).map_err(|err| {
         ConfigError::invalid(
-            "component \"fs\": dir \"/data\"",
-            format!("cannot create {}: {err}", data_dir.display()),
+            "component \"notes\": dir \"/notes\"",
+            format!("cannot create {}: {err}", notes_dir.display()),
         )
     })?;
     let host = toml::Value::String(data_dir.display().to_string());
+    let notes = toml::Value::String(notes_dir.display().to_string());
     let text = format!(
         r#"
         [[component]]
@@ -316,6 +319,16 @@ pub fn builtin(data_dir: &Path) -> Result<Config, ConfigError> {
         name = "conformance"
         path = "builtin:conformance"
         namespace = ""
+
+        [[component]]
+        name = "notes"
+        path = "builtin:notes"
+        # delete_note waits for its user's confirmation within the call.
+        limits.timeout_ms = 120000
+        [[component.dir]]
+        host = {notes}
+        guest = "/notes"
+        mode = "rw"
         "#
     );
     Config::from_toml(&text, Path::new("<built-in config>"), Path::new("."))

@@ -91,6 +91,17 @@ pub struct ServerConfig {
     /// streams whatever the TTL. Default: 60000.
     #[serde(default = "defaults::cache_ttl_ms")]
     pub cache_ttl_ms: u64,
+    /// The longest a 2025-11-25 client may take to answer one question a
+    /// tool asks it (elicitation, sampling, roots), in milliseconds; the
+    /// call's own time limit (`timeout_ms`) bounds it too, so a tool that
+    /// asks a person needs a `timeout_ms` that long. Default: 300000.
+    #[serde(default = "defaults::input_timeout_ms")]
+    pub input_timeout_ms: u64,
+    /// The most rounds of questions one 2026-07-28 request may go through
+    /// (each ends `input_required` and is retried with the answers); past
+    /// it the request ends with an error naming this setting. Default: 8.
+    #[serde(default = "defaults::max_input_rounds")]
+    pub max_input_rounds: u32,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -146,6 +157,12 @@ mod defaults {
     pub(super) fn cache_ttl_ms() -> u64 {
         60_000
     }
+    pub(super) fn input_timeout_ms() -> u64 {
+        300_000
+    }
+    pub(super) fn max_input_rounds() -> u32 {
+        8
+    }
 }
 
 impl Default for ServerConfig {
@@ -165,6 +182,8 @@ impl Default for ServerConfig {
             sse_keepalive_secs: defaults::sse_keepalive_secs(),
             legacy_sessions: defaults::legacy_sessions(),
             cache_ttl_ms: defaults::cache_ttl_ms(),
+            input_timeout_ms: defaults::input_timeout_ms(),
+            max_input_rounds: defaults::max_input_rounds(),
         }
     }
 }
@@ -172,7 +191,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Checks ranges and forms.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 8] = [
+        let ranges: [(&'static str, u64, u64, u64); 10] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
             ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
             ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
@@ -181,6 +200,8 @@ impl ServerConfig {
             ("shutdown_grace_ms", self.shutdown_grace_ms, 0, 3600 * 1000),
             ("sse_keepalive_secs", self.sse_keepalive_secs, 1, 3600),
             ("cache_ttl_ms", self.cache_ttl_ms, 0, 24 * 3600 * 1000),
+            ("input_timeout_ms", self.input_timeout_ms, 1, 24 * 3600 * 1000),
+            ("max_input_rounds", self.max_input_rounds.into(), 1, 100),
         ];
         for (field, value, min, max) in ranges {
             if !(min..=max).contains(&value) {

@@ -9,10 +9,10 @@
 //! | error | 2025-11-25 | 2026-07-28 |
 //! | --- | --- | --- |
 //! | parse error `-32700`, invalid request `-32600` | 400 | 400 |
-//! | invalid params `-32602` | 200 | 400 |
+//! | invalid params `-32602` (a resource not found too), missing client capability `-32021` | 200 | 400 |
 //! | method not found `-32601` | 200 | 404 |
 //! | header mismatch `-32020`, unsupported version `-32022` | - | 400 |
-//! | busy `-32000` (`server.max_calls_in_flight`) | 503 + `Retry-After` | 503 + `Retry-After` |
+//! | busy `-32000` (`server.max_calls_in_flight`; no slot or a loading component for a read or prompt) | 503 + `Retry-After` | 503 + `Retry-After` |
 //! | no session `-32000`, unsupported `MCP-Protocol-Version` `-32000` | 400 | - |
 //! | unknown session `-32001` | 404 | - |
 //! | internal error `-32603` | 500 | 500 |
@@ -96,7 +96,7 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
         McpError::Parse(_) | McpError::BatchNotSupported | McpError::InvalidRequest(_) => {
             StatusCode::BAD_REQUEST
         }
-        McpError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
+        McpError::Busy { .. } | McpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
         McpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         McpError::SessionRequired | McpError::VersionHeader(_) => StatusCode::BAD_REQUEST,
         McpError::SessionNotFound => StatusCode::NOT_FOUND,
@@ -104,9 +104,18 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         McpError::MethodNotFound(_) if stateless => StatusCode::NOT_FOUND,
-        McpError::InvalidParams(_) if stateless => StatusCode::BAD_REQUEST,
+        McpError::InvalidParams(_)
+        | McpError::ResourceNotFound { .. }
+        | McpError::MissingCapability { .. }
+            if stateless =>
+        {
+            StatusCode::BAD_REQUEST
+        }
         // A well-formed request of a session, answered with an error.
-        McpError::MethodNotFound(_) | McpError::InvalidParams(_) => StatusCode::OK,
+        McpError::MethodNotFound(_)
+        | McpError::InvalidParams(_)
+        | McpError::ResourceNotFound { .. }
+        | McpError::MissingCapability { .. } => StatusCode::OK,
     }
 }
 

@@ -91,7 +91,7 @@ pub fn stream(
                 continue;
             };
             let (bytes, last) = match message {
-                Outgoing::Notification(bytes) => (bytes, false),
+                Outgoing::Notification(bytes) | Outgoing::Request(bytes) => (bytes, false),
                 Outgoing::Response(answer) => (answer.body, true),
             };
             // A closed body means the client went away; dropping `rest`

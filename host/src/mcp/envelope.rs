@@ -43,6 +43,8 @@ pub struct Envelope {
     /// The lowest severity rank of log messages the client wants; `None`:
     /// none at all (the revision's default).
     pub log_rank: Option<u8>,
+    /// The capabilities the client declared for this request.
+    pub capabilities: Value,
 }
 
 /// Runs the checks of the module doc over a request; `http` is `None` on
@@ -92,7 +94,7 @@ pub fn check(method: &str, params: &Value, http: Option<&HttpFacts>) -> Result<E
             })?)
         }
     };
-    Ok(Envelope { log_rank })
+    Ok(Envelope { log_rank, capabilities: meta[META_CLIENT_CAPABILITIES].clone() })
 }
 
 fn check_headers(

@@ -69,8 +69,14 @@ impl Connection {
     }
 
     /// Starts (or, on a second `initialize`, keeps) the connection's session.
-    pub(super) fn start_session(&self, version: &'static str) -> Arc<Session> {
-        self.lock().get_or_insert_with(|| Arc::new(Session::connection(version))).clone()
+    pub(super) fn start_session(
+        &self,
+        version: &'static str,
+        capabilities: serde_json::Value,
+    ) -> Arc<Session> {
+        self.lock()
+            .get_or_insert_with(|| Arc::new(Session::connection(version, capabilities)))
+            .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<Session>>> {

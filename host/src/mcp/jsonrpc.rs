@@ -5,8 +5,9 @@
 //! - `jsonrpc` must be `"2.0"`; `method` a string; `id`, when present, a
 //!   string or an integer (MCP forbids `null` ids).
 //! - An object with `method` and `id` is a request, with `method` and no
-//!   `id` a notification, with `id` and `result` or `error` a response (this
-//!   server sends no requests, so responses are accepted and ignored).
+//!   `id` a notification, with `id` and `result` or `error` a response (to
+//!   a request this server sent the client during a call: elicitation,
+//!   sampling, roots).
 //!
 //! Errors are [`McpError`], whose [`McpError::code`] is the one place an
 //! error becomes a JSON-RPC code. Responses and notifications are written
@@ -84,24 +85,52 @@ pub enum McpError {
         /// The version the request named.
         requested: String,
     },
+    /// The request cannot be served now (no slot came free, or what serves
+    /// it is still loading); the message says why.
+    #[error("server busy: {0}")]
+    Unavailable(String),
+    /// No resource at this URI.
+    #[error("resource not found: {uri}")]
+    ResourceNotFound {
+        /// The URI.
+        uri: String,
+    },
+    /// The request needs a client capability the client did not declare.
+    #[error(
+        "missing required client capability: {message} (declare \"{capability}\" in the client's capabilities)"
+    )]
+    MissingCapability {
+        /// The capability (`elicitation`, `sampling`, `roots`).
+        capability: String,
+        /// What needed it.
+        message: String,
+    },
 }
 
 impl McpError {
+    /// `resources/read` of a URI nothing serves: `-32602` with the URI in
+    /// `data`, as MCP asks.
+    pub fn resource_not_found(uri: &str) -> McpError {
+        McpError::ResourceNotFound { uri: uri.to_owned() }
+    }
+
     /// The JSON-RPC error code: the one mapping from errors to codes.
     pub fn code(&self) -> i64 {
         match self {
             McpError::Parse(_) => -32700,
             McpError::BatchNotSupported | McpError::InvalidRequest(_) => -32600,
             McpError::MethodNotFound(_) => -32601,
-            McpError::InvalidParams(_) => -32602,
+            McpError::InvalidParams(_) | McpError::ResourceNotFound { .. } => -32602,
             McpError::Internal(_) => -32603,
             // Implementation-defined server errors.
-            McpError::Busy { .. } | McpError::SessionRequired | McpError::VersionHeader(_) => {
-                -32000
-            }
+            McpError::Busy { .. }
+            | McpError::Unavailable(_)
+            | McpError::SessionRequired
+            | McpError::VersionHeader(_) => -32000,
             // The code the reference SDKs use for an unknown session.
             McpError::SessionNotFound => -32001,
             McpError::HeaderMismatch(_) => -32020,
+            McpError::MissingCapability { .. } => -32021,
             McpError::UnsupportedVersion { .. } => -32022,
         }
     }
@@ -113,6 +142,10 @@ impl McpError {
                 "supported": protocol::STATELESS_VERSIONS,
                 "requested": requested,
             })),
+            McpError::ResourceNotFound { uri } => Some(json!({ "uri": uri })),
+            McpError::MissingCapability { capability, .. } => {
+                Some(json!({ "requiredCapabilities": { capability.as_str(): {} } }))
+            }
             _ => None,
         }
     }
@@ -193,8 +226,13 @@ pub enum Incoming {
         /// The params, `{}` when absent.
         params: Value,
     },
-    /// A response to a server-to-client request.
-    Response,
+    /// A response to a request this server sent the client.
+    Response {
+        /// The id of that request; `None` when the client sent `null`.
+        id: Option<RequestId>,
+        /// Its `result`, or its `error` object.
+        outcome: Result<Value, Value>,
+    },
 }
 
 impl Incoming {
@@ -204,7 +242,7 @@ impl Incoming {
             Incoming::Request { method, .. } | Incoming::Notification { method, .. } => {
                 Some(method)
             }
-            Incoming::Response => None,
+            Incoming::Response { .. } => None,
         }
     }
 }
@@ -223,6 +261,14 @@ pub fn parse(body: &[u8]) -> Result<Incoming, (McpError, Option<RequestId>)> {
     };
     let id = match object.remove("id") {
         None => None,
+        // A response may carry a null id (an error about a request whose
+        // id the client could not read); it can be matched to nothing.
+        Some(Value::Null) if !object.contains_key("method") => {
+            return Ok(Incoming::Response {
+                id: None,
+                outcome: Err(object.remove("error").unwrap_or_default()),
+            });
+        }
         Some(id) => Some(RequestId::from_value(id).map_err(|err| (err, None))?),
     };
     let fail = |message: &str| Err((McpError::InvalidRequest(message.to_owned()), id.clone()));
@@ -238,8 +284,12 @@ pub fn parse(body: &[u8]) -> Result<Incoming, (McpError, Option<RequestId>)> {
         (Some(Value::String(method)), Some(id)) => Ok(Incoming::Request { id, method, params }),
         (Some(Value::String(method)), None) => Ok(Incoming::Notification { method, params }),
         (Some(_), id) => Err((McpError::InvalidRequest("\"method\" must be a string".into()), id)),
-        (None, Some(_)) if object.contains_key("result") || object.contains_key("error") => {
-            Ok(Incoming::Response)
+        (None, Some(id)) if object.contains_key("result") || object.contains_key("error") => {
+            let outcome = match object.remove("result") {
+                Some(result) => Ok(result),
+                None => Err(object.remove("error").unwrap_or_default()),
+            };
+            Ok(Incoming::Response { id: Some(id), outcome })
         }
         (None, id) => Err((McpError::InvalidRequest("\"method\" is missing".into()), id)),
     }
@@ -319,7 +369,7 @@ mod tests {
         let note = parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert!(matches!(note, Incoming::Notification { .. }));
         let response = parse(br#"{"jsonrpc":"2.0","id":3,"result":{}}"#).unwrap();
-        assert_eq!(response, Incoming::Response);
+        assert!(matches!(response, Incoming::Response { id: Some(_), outcome: Ok(_) }));
     }
 
     #[test]

@@ -12,19 +12,25 @@
 //! - [`envelope`]: the checks every 2026-07-28 request passes first.
 //! - [`session`]: 2025-11-25 sessions, and the requests in flight a client
 //!   may cancel.
-//! - [`tools`]: `tools/list` and `tools/call`; [`subscriptions`]:
-//!   `subscriptions/listen`.
+//! - [`tools`]: `tools/list` and `tools/call`; [`offers`]: resources,
+//!   prompts and completion; [`subscriptions`]: `subscriptions/listen`.
+//! - [`running`]: what every request that runs a backend shares (its
+//!   events, cancellation); [`asking`]: questions for the client, live
+//!   (2025-11-25) or as `input_required` rounds (2026-07-28).
 //! - [`shapes`]: results as MCP JSON, serialized once; [`reply`]: what the
 //!   doors get back.
 //!
 //! The doors ([`crate::http`], [`crate::stdio`]) own framing, headers,
 //! status codes and streaming; they get back [`Reply`]s.
 
+pub mod asking;
 pub mod envelope;
 pub mod exchange;
 pub mod jsonrpc;
+pub mod offers;
 pub mod protocol;
 pub mod reply;
+pub mod running;
 pub mod server;
 pub mod session;
 pub mod shapes;

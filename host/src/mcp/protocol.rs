@@ -96,17 +96,30 @@ pub fn result_meta() -> &'static RawValue {
     })
 }
 
-/// The capabilities of this server, the same in both generations.
+/// The capabilities of this server, the same in both generations: every
+/// feature is offered whether or not a source offers anything of it yet
+/// (sources load, and native servers' lists change, while serving; the
+/// lists say what there is).
 #[derive(Debug, Serialize)]
 pub struct Capabilities {
-    tools: ToolsCapability,
+    tools: ListChanged,
+    resources: ResourcesCapability,
+    prompts: ListChanged,
+    completions: Empty,
     logging: Empty,
 }
 
 #[derive(Debug, Serialize)]
-struct ToolsCapability {
+struct ListChanged {
     #[serde(rename = "listChanged")]
     list_changed: bool,
+}
+
+#[derive(Debug, Serialize)]
+struct ResourcesCapability {
+    #[serde(rename = "listChanged")]
+    list_changed: bool,
+    subscribe: bool,
 }
 
 /// `{}`.
@@ -114,8 +127,13 @@ struct ToolsCapability {
 pub struct Empty {}
 
 /// This server's capabilities.
-pub const CAPABILITIES: Capabilities =
-    Capabilities { tools: ToolsCapability { list_changed: true }, logging: Empty {} };
+pub const CAPABILITIES: Capabilities = Capabilities {
+    tools: ListChanged { list_changed: true },
+    resources: ResourcesCapability { list_changed: true, subscribe: true },
+    prompts: ListChanged { list_changed: true },
+    completions: Empty {},
+    logging: Empty {},
+};
 
 /// The `initialize` result for a session speaking `version`.
 #[derive(Debug, Serialize)]
@@ -218,7 +236,13 @@ mod tests {
         assert_eq!(result["supportedVersions"], json!(["2026-07-28"]));
         assert_eq!(
             result["capabilities"],
-            json!({ "tools": { "listChanged": true }, "logging": {} })
+            json!({
+                "tools": { "listChanged": true },
+                "resources": { "listChanged": true, "subscribe": true },
+                "prompts": { "listChanged": true },
+                "completions": {},
+                "logging": {},
+            })
         );
         assert_eq!(result["ttlMs"], 5000);
         assert_eq!(result["cacheScope"], "public");

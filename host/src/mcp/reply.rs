@@ -16,6 +16,10 @@ use super::session::Session;
 pub enum Outgoing {
     /// A notification about the request (progress, log message, list change).
     Notification(Bytes),
+    /// A request for the client that the request's work waits on
+    /// (2025-11-25: elicitation, sampling, roots); the client answers with
+    /// a message of its own.
+    Request(Bytes),
     /// The response, always last.
     Response(Answer),
 }

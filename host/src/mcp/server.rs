@@ -12,9 +12,13 @@
 //! | `initialize` | `-32601` | negotiated revision, capabilities; a new session |
 //! | `ping` | `-32601` | `{}` |
 //! | `tools/list` | a page, `ttlMs` (0 while components load), `cacheScope` | a page |
-//! | `tools/call` | notifications while it runs, then the result | the same |
+//! | `tools/call` | notifications while it runs, then the result, or `input_required` with the questions the tool asked | notifications and requests for the client (elicitation, sampling, roots) while it runs, then the result |
+//! | `resources/list`, `resources/templates/list`, `prompts/list` | a page, `ttlMs`, `cacheScope` | a page |
+//! | `resources/read`, `prompts/get` | as `tools/call`; a URI nothing serves is `-32602` with `data.uri` | the same |
+//! | `completion/complete` | suggestions for a prompt argument or template variable | the same |
+//! | `resources/subscribe`, `resources/unsubscribe` | `-32601` (`subscriptions/listen` with `resourceSubscriptions`) | `{}`; `notifications/resources/updated` on the standalone stream |
 //! | `logging/setLevel` | `-32601` (log level is per request, `_meta` `io.modelcontextprotocol/logLevel`) | `{}`, filters later log messages |
-//! | `subscriptions/listen` | a stream: acknowledgement, then `notifications/tools/list_changed` | - |
+//! | `subscriptions/listen` | a stream: acknowledgement, then the list changes and resource updates asked for | - |
 //! | `notifications/cancelled` | stdio: stops the request; HTTP: closing the response stream stops it | stops the request |
 //! | anything else | `-32601` | `-32601` |
 //!
@@ -23,10 +27,13 @@
 //! `Mcp-Session-Id`, whose `MCP-Protocol-Version` must be a session
 //! revision; stdio: the connection after `initialize`).
 //!
-//! The tool list changes while serving (components finish loading, native
-//! servers' tools come and go): each change goes to every 2025-11-25
+//! The lists change while serving (components finish loading, native
+//! servers' lists come and go): each change goes to every 2025-11-25
 //! session's standalone stream and to every `subscriptions/listen` stream
-//! that asked for `toolsListChanged`.
+//! that asked for it; a resource update goes to the sessions and streams
+//! subscribed to its URI. A client's response to a request this server
+//! sent it (2025-11-25, during a call: see [`super::asking`]) is handed to
+//! the session that awaits it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,11 +41,13 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 
+use super::asking::StateKey;
 use super::envelope;
 use super::exchange::{Connection, Door, Exchange, HttpFacts};
 use super::jsonrpc::{self, Incoming, McpError, RequestId};
 use super::protocol::{self, CacheScope};
 use super::reply::{Answer, Outgoing, Reply, Stream};
+use super::running::AskVia;
 use super::session::{InFlight, Session, Sessions};
 use super::shapes::Stateless;
 use crate::config::ServerConfig;
@@ -62,6 +71,10 @@ pub struct McpOptions {
     pub cache_ttl_ms: u64,
     /// The `cacheScope` of cacheable 2026-07-28 results.
     pub cache_scope: CacheScope,
+    /// The longest wait for a 2025-11-25 client's answer to one question.
+    pub input_timeout: Duration,
+    /// The most rounds of questions of one 2026-07-28 request.
+    pub max_input_rounds: u32,
 }
 
 impl McpOptions {
@@ -81,6 +94,8 @@ impl McpOptions {
             } else {
                 CacheScope::Public
             },
+            input_timeout: Duration::from_millis(server.input_timeout_ms),
+            max_input_rounds: server.max_input_rounds,
         }
     }
 }
@@ -92,10 +107,40 @@ impl Default for McpOptions {
 }
 
 /// A change clients may subscribe to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Change {
     /// The tool list changed.
     ToolsListChanged,
+    /// The resource or resource template list changed.
+    ResourcesListChanged,
+    /// The prompt list changed.
+    PromptsListChanged,
+    /// The resource at this URI changed.
+    ResourceUpdated(Arc<str>),
+}
+
+impl Change {
+    /// The notification's method.
+    pub(super) fn method(&self) -> &'static str {
+        match self {
+            Change::ToolsListChanged => "notifications/tools/list_changed",
+            Change::ResourcesListChanged => "notifications/resources/list_changed",
+            Change::PromptsListChanged => "notifications/prompts/list_changed",
+            Change::ResourceUpdated(_) => "notifications/resources/updated",
+        }
+    }
+
+    /// The notification's params, `extra` members added.
+    pub(super) fn params(&self, extra: Option<(&str, Value)>) -> Value {
+        let mut params = match self {
+            Change::ResourceUpdated(uri) => json!({ "uri": &**uri }),
+            _ => json!({}),
+        };
+        if let Some((key, value)) = extra {
+            params[key] = value;
+        }
+        params
+    }
 }
 
 /// Where a request registers so that `notifications/cancelled` can stop it.
@@ -165,6 +210,8 @@ pub struct McpServer {
     pub(super) calls: Arc<Semaphore>,
     pub(super) changes: broadcast::Sender<Change>,
     pub(super) shutdown: watch::Sender<bool>,
+    /// Signs 2026-07-28 `requestState`s.
+    pub(super) state_key: StateKey,
 }
 
 /// Which generation serves a request.
@@ -176,13 +223,15 @@ enum Route {
 
 impl McpServer {
     /// The core over `registry`. Must be called within a tokio runtime: a
-    /// task relays the registry's tool-list changes to subscribed clients.
+    /// task relays the registry's changes to subscribed clients. Fails only
+    /// if the system has no randomness for the request-state key.
     pub fn new(
         registry: Arc<Registry>,
         options: McpOptions,
         metrics: Arc<Metrics>,
-    ) -> Arc<McpServer> {
+    ) -> Result<Arc<McpServer>, getrandom::Error> {
         let server = Arc::new(McpServer {
+            state_key: StateKey::random()?,
             sessions: Sessions::new(options.max_sessions, options.session_idle_timeout),
             calls: Arc::new(Semaphore::new(options.max_calls_in_flight as usize)),
             changes: broadcast::channel(64).0,
@@ -192,7 +241,7 @@ impl McpServer {
             metrics,
         });
         tokio::spawn(relay_changes(Arc::downgrade(&server)));
-        server
+        Ok(server)
     }
 
     /// The live 2025-11-25 sessions.
@@ -220,7 +269,10 @@ impl McpServer {
     /// Answers one message.
     pub fn handle(self: &Arc<Self>, message: Incoming, exchange: Exchange<'_>) -> Reply {
         match message {
-            Incoming::Response => Reply::Accepted,
+            Incoming::Response { id, outcome } => {
+                self.client_answer(id, outcome, &exchange);
+                Reply::Accepted
+            }
             Incoming::Notification { method, params } => {
                 self.notification(&method, &params, &exchange)
             }
@@ -334,8 +386,9 @@ impl McpServer {
     fn initialize(&self, id: &RequestId, params: &Value, exchange: &Exchange<'_>) -> Answer {
         let requested = params.get("protocolVersion").and_then(Value::as_str);
         let version = protocol::negotiate(requested);
+        let capabilities = params.get("capabilities").cloned().unwrap_or_else(|| json!({}));
         match exchange.door {
-            Door::Http(_) => match self.sessions.create(version) {
+            Door::Http(_) => match self.sessions.create(version, capabilities) {
                 Ok(session) => {
                     tracing::info!(session = session.id(), version, client = %exchange.client, "session started");
                     let mut answer =
@@ -346,7 +399,7 @@ impl McpServer {
                 Err(err) => Answer::error(Some(id), McpError::Internal(err.to_string()), false),
             },
             Door::Stdio(connection) => {
-                let session = connection.start_session(version);
+                let session = connection.start_session(version, capabilities);
                 tracing::info!(version = session.protocol_version(), "stdio session started");
                 Answer::result(id, &protocol::initialize_result(session.protocol_version()), false)
             }
@@ -377,23 +430,70 @@ impl McpServer {
                 &protocol::initialize_result(session.protocol_version()),
                 false,
             )),
-            "tools/call" => {
+            "prompts/list" => answer(self.list_prompts(id, &params, None)?),
+            "resources/list" => answer(self.list_resources(id, &params, None)?),
+            "resources/templates/list" => answer(self.list_templates(id, &params, None)?),
+            "completion/complete" => Ok(self.complete(id, &params, None)),
+            "resources/subscribe" | "resources/unsubscribe" => {
+                let Some(Value::String(uri)) = params.get("uri") else {
+                    return Err(McpError::InvalidParams("\"uri\" must be a string".into()));
+                };
+                if method == "resources/subscribe" {
+                    self.subscribe_resource(&session, uri);
+                } else {
+                    session.unsubscribe(uri);
+                }
+                answer(Answer::result(id, &json!({}), false))
+            }
+            "tools/call" | "resources/read" | "prompts/get" => {
                 let canceller = match exchange.door {
                     Door::Http(_) => Canceller::Session(session.clone()),
                     Door::Stdio(connection) => Canceller::Connection(connection.clone()),
                 };
-                self.call_tool(super::tools::CallRequest {
+                let request = super::tools::CallRequest {
                     id: id.clone(),
                     params,
                     stateless: None,
                     logs: LogFloor::Session(session.clone()),
                     canceller: Some(canceller),
                     client: exchange.client.clone(),
-                    origin: Origin::Session(session),
+                    origin: Origin::Session(session.clone()),
                     http: None,
-                })
+                    asking: AskVia::Session(session),
+                };
+                match method {
+                    "tools/call" => self.call_tool(request),
+                    "resources/read" => self.read_resource(request),
+                    _ => self.get_prompt(request),
+                }
             }
             other => Err(McpError::MethodNotFound(other.to_owned())),
+        }
+    }
+
+    /// Hands a client's response to the session request awaiting it.
+    fn client_answer(
+        &self,
+        id: Option<RequestId>,
+        outcome: Result<Value, Value>,
+        exchange: &Exchange<'_>,
+    ) {
+        let session = match exchange.door {
+            Door::Http(facts) => {
+                facts.session_id.as_deref().and_then(|id| self.sessions.get(id).ok())
+            }
+            Door::Stdio(connection) => connection.session(),
+        };
+        let (Some(session), Some(id)) = (session, id) else {
+            tracing::debug!("a response with no session or id to match; ignored");
+            return;
+        };
+        let key = match id.as_value() {
+            Value::String(key) => key.clone(),
+            other => other.to_string(),
+        };
+        if !session.asks().answer(&key, outcome) {
+            tracing::debug!(session = session.id(), request = %key, "a response to no request awaiting one; ignored");
         }
     }
 
@@ -424,16 +524,42 @@ impl McpServer {
             "tools/list" => {
                 Ok(Reply::Answer(self.list_tools(id, &params, Some(Stateless { cache: None }))?))
             }
-            "tools/call" => self.call_tool(super::tools::CallRequest {
-                id: id.clone(),
-                params,
-                stateless: Some(Stateless { cache: None }),
-                logs: LogFloor::Request(envelope.log_rank),
-                canceller,
-                client: exchange.client.clone(),
-                origin,
-                http,
-            }),
+            "prompts/list" => Ok(Reply::Answer(self.list_prompts(
+                id,
+                &params,
+                Some(Stateless { cache: None }),
+            )?)),
+            "resources/list" => Ok(Reply::Answer(self.list_resources(
+                id,
+                &params,
+                Some(Stateless { cache: None }),
+            )?)),
+            "resources/templates/list" => Ok(Reply::Answer(self.list_templates(
+                id,
+                &params,
+                Some(Stateless { cache: None }),
+            )?)),
+            "completion/complete" => {
+                Ok(self.complete(id, &params, Some(Stateless { cache: None })))
+            }
+            "tools/call" | "resources/read" | "prompts/get" => {
+                let request = super::tools::CallRequest {
+                    id: id.clone(),
+                    params,
+                    stateless: Some(Stateless { cache: None }),
+                    logs: LogFloor::Request(envelope.log_rank),
+                    canceller,
+                    client: exchange.client.clone(),
+                    origin,
+                    http,
+                    asking: AskVia::Request { capabilities: envelope.capabilities },
+                };
+                match method {
+                    "tools/call" => self.call_tool(request),
+                    "resources/read" => self.read_resource(request),
+                    _ => self.get_prompt(request),
+                }
+            }
             "subscriptions/listen" => self.listen(id, &params, canceller),
             "initialize"
             | "ping"
@@ -484,67 +610,68 @@ impl McpServer {
     }
 
     /// `GET /mcp` of a 2025-11-25 session: its standalone stream, which
-    /// carries `notifications/tools/list_changed` until the session ends or
-    /// the server stops.
+    /// carries the list changes, and the updates of the resources it
+    /// subscribed to, until the session ends or the server stops.
     pub fn session_stream(&self, facts: &HttpFacts) -> Result<Stream, McpError> {
         let session_id = facts.session_id.as_deref().ok_or(McpError::SessionRequired)?;
         check_session_version(facts)?;
         let session = self.sessions.get(session_id).map_err(|_| McpError::SessionNotFound)?;
-        let mut closed = session.closed();
+        let closed = session.closed();
+        Ok(self.changes_stream(move || Some(session.clone()), Some(closed)))
+    }
+
+    /// What a stdio connection's 2025-11-25 session hears without asking
+    /// (over HTTP it opens a standalone stream for it): list changes and
+    /// its subscribed resources' updates, once `initialize` has started the
+    /// session. Ends when the server shuts down.
+    pub fn connection_stream(&self, connection: Arc<Connection>) -> Stream {
+        self.changes_stream(move || connection.session(), None)
+    }
+
+    /// A stream of the changes a session hears; `session` is asked for the
+    /// session at each change (a stdio connection has none before
+    /// `initialize`), `closed` ends it with the session.
+    fn changes_stream(
+        &self,
+        session: impl Fn() -> Option<Arc<Session>> + Send + 'static,
+        closed: Option<watch::Receiver<bool>>,
+    ) -> Stream {
         let mut shutdown = self.shutdown.subscribe();
         let mut changes = self.changes.subscribe();
         let (tx, rx) = mpsc::unbounded_channel();
         let task = async move {
+            let mut closed = closed;
             loop {
+                let session_closed = async {
+                    match &mut closed {
+                        Some(closed) => {
+                            let _ = closed.wait_for(|closed| *closed).await;
+                        }
+                        None => std::future::pending().await,
+                    }
+                };
                 let change = tokio::select! {
-                    _ = closed.wait_for(|closed| *closed) => return,
+                    () = session_closed => return,
                     _ = shutdown.wait_for(|down| *down) => return,
                     () = tx.closed() => return,
                     change = changes.recv() => change,
                 };
-                match change {
-                    // A list change is idempotent: after missed ones, the
-                    // next is enough.
-                    Ok(Change::ToolsListChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        let note =
-                            jsonrpc::notification("notifications/tools/list_changed", &json!({}));
-                        if tx.send(Outgoing::Notification(note)).is_err() {
-                            return;
-                        }
-                    }
+                let change = match change {
+                    Ok(change) => change,
+                    // Missed changes: list changes are idempotent, so one of
+                    // each will do; missed resource updates are lost.
+                    Err(broadcast::error::RecvError::Lagged(_)) => Change::ToolsListChanged,
                     Err(broadcast::error::RecvError::Closed) => return,
-                }
-            }
-        };
-        Ok(Stream { messages: rx, task: Box::pin(task), cancel_on_drop: true })
-    }
-
-    /// What a stdio connection's 2025-11-25 session hears without asking
-    /// (over HTTP it opens a standalone stream for it):
-    /// `notifications/tools/list_changed`, once `initialize` has started the
-    /// session. Ends when the server shuts down.
-    pub fn connection_stream(&self, connection: Arc<Connection>) -> Stream {
-        let mut shutdown = self.shutdown.subscribe();
-        let mut changes = self.changes.subscribe();
-        let (tx, rx) = mpsc::unbounded_channel();
-        let task = async move {
-            loop {
-                let change = tokio::select! {
-                    _ = shutdown.wait_for(|down| *down) => return,
-                    change = changes.recv() => change,
                 };
-                match change {
-                    Ok(Change::ToolsListChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
-                        if connection.session().is_none() {
-                            continue;
-                        }
-                        let note =
-                            jsonrpc::notification("notifications/tools/list_changed", &json!({}));
-                        if tx.send(Outgoing::Notification(note)).is_err() {
-                            return;
-                        }
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
+                let Some(session) = session() else { continue };
+                if let Change::ResourceUpdated(uri) = &change
+                    && !session.is_subscribed(uri)
+                {
+                    continue;
+                }
+                let note = jsonrpc::notification(change.method(), &change.params(None));
+                if tx.send(Outgoing::Notification(note)).is_err() {
+                    return;
                 }
             }
         };
@@ -558,17 +685,46 @@ impl McpServer {
     }
 }
 
-/// Relays the registry's tool-list changes to subscribed clients until the
-/// server is dropped.
+/// Relays the registry's list changes and resource updates to subscribed
+/// clients until the server is dropped.
 async fn relay_changes(server: std::sync::Weak<McpServer>) {
-    let Some(mut changes) = server.upgrade().map(|s| s.registry.changes()) else { return };
-    let mut seen = server.upgrade().map_or(0, |s| s.registry.catalog().revision());
-    while changes.changed().await.is_ok() {
-        let Some(server) = server.upgrade() else { return };
-        let revision = server.registry.catalog().revision();
-        if revision != seen {
-            seen = revision;
-            let _ = server.changes.send(Change::ToolsListChanged);
+    let Some((mut changes, mut updates, mut seen)) = server.upgrade().map(|s| {
+        (s.registry.changes(), s.registry.resource_updates(), s.registry.catalog().revisions())
+    }) else {
+        return;
+    };
+    loop {
+        tokio::select! {
+            changed = changes.changed() => {
+                if changed.is_err() {
+                    return;
+                }
+                let Some(server) = server.upgrade() else { return };
+                let now = server.registry.catalog().revisions();
+                let announce = [
+                    (now.tools != seen.tools, Change::ToolsListChanged),
+                    (now.resources != seen.resources, Change::ResourcesListChanged),
+                    (now.prompts != seen.prompts, Change::PromptsListChanged),
+                ];
+                seen = now;
+                for (changed, change) in announce {
+                    if changed {
+                        let _ = server.changes.send(change);
+                    }
+                }
+            }
+            update = updates.recv() => {
+                let uri = match update {
+                    Ok(uri) => uri,
+                    Err(broadcast::error::RecvError::Lagged(missed)) => {
+                        tracing::warn!(missed, "resource updates came faster than they could be relayed; some were dropped");
+                        continue;
+                    }
+                    Err(broadcast::error::RecvError::Closed) => return,
+                };
+                let Some(server) = server.upgrade() else { return };
+                let _ = server.changes.send(Change::ResourceUpdated(uri));
+            }
         }
     }
 }

@@ -5,9 +5,12 @@
 //! - A session starts with `initialize` and gets a random 128-bit id (32 hex
 //!   digits), which the HTTP transport sends as `Mcp-Session-Id`. Over
 //!   stdio the connection is the session: it is not kept in [`Sessions`].
-//! - It holds the negotiated revision, the minimum log level the client asked
-//!   for with `logging/setLevel` (default: `debug`, so every message is sent),
-//!   and the requests in flight, so `notifications/cancelled` can stop one.
+//! - It holds the negotiated revision, the capabilities the client declared
+//!   at `initialize`, the minimum log level the client asked for with
+//!   `logging/setLevel` (default: `debug`, so every message is sent), the
+//!   requests in flight, so `notifications/cancelled` can stop one, the
+//!   requests the server sent the client and awaits answers to
+//!   ([`Asks`]), and the resource URIs it subscribed to.
 //! - It ends when the client deletes it, or after `idle_timeout` without a
 //!   request and with no call in flight (checked when it is looked up, and
 //!   for all sessions at most every [`SWEEP_INTERVAL`]). Ending a session
@@ -15,11 +18,12 @@
 //! - At most `max_sessions` exist at once; beyond that, the least recently
 //!   used idle one is ended to make room.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
 use super::jsonrpc::RequestId;
@@ -93,12 +97,58 @@ impl InFlight {
     }
 }
 
+/// The client's answer to a request the server sent it: its `result`, or
+/// its `error` object.
+pub type ClientAnswer = Result<Value, Value>;
+
+/// Requests this server sent a client and awaits answers to, by the id it
+/// gave them (`corral-<n>`, never reused within the session).
+#[derive(Default)]
+pub struct Asks {
+    next: AtomicU64,
+    waiting: Mutex<HashMap<String, oneshot::Sender<ClientAnswer>>>,
+}
+
+impl Asks {
+    /// A new id, and the receiver its answer will come to.
+    pub fn begin(&self) -> (String, oneshot::Receiver<ClientAnswer>) {
+        let id = format!("corral-{}", self.next.fetch_add(1, Ordering::Relaxed) + 1);
+        let (tx, rx) = oneshot::channel();
+        lock(&self.waiting).insert(id.clone(), tx);
+        (id, rx)
+    }
+
+    /// Forgets a request that will not be answered (timed out, abandoned).
+    pub fn end(&self, id: &str) {
+        lock(&self.waiting).remove(id);
+    }
+
+    /// Hands the client's answer to the request `id`; `false` if none
+    /// awaits it (never sent, answered already, or given up on).
+    pub fn answer(&self, id: &str, answer: ClientAnswer) -> bool {
+        lock(&self.waiting).remove(id).is_some_and(|tx| tx.send(answer).is_ok())
+    }
+
+    /// Requests still awaiting answers.
+    pub fn len(&self) -> usize {
+        lock(&self.waiting).len()
+    }
+
+    /// Whether no request awaits an answer.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One client's session.
 pub struct Session {
     id: String,
     protocol_version: &'static str,
+    capabilities: Value,
     min_log_rank: AtomicU8,
     in_flight: InFlight,
+    asks: Asks,
+    subscriptions: Mutex<HashSet<String>>,
     last_seen: Mutex<Instant>,
     closed: watch::Sender<bool>,
 }
@@ -112,6 +162,31 @@ impl Session {
     /// The revision negotiated at `initialize`.
     pub fn protocol_version(&self) -> &'static str {
         self.protocol_version
+    }
+
+    /// The capabilities the client declared at `initialize`.
+    pub fn capabilities(&self) -> &Value {
+        &self.capabilities
+    }
+
+    /// The requests sent to the client that await its answers.
+    pub fn asks(&self) -> &Asks {
+        &self.asks
+    }
+
+    /// Subscribes to updates of the resource at `uri`.
+    pub fn subscribe(&self, uri: &str) {
+        lock(&self.subscriptions).insert(uri.to_owned());
+    }
+
+    /// Ends the subscription to `uri`, if there was one.
+    pub fn unsubscribe(&self, uri: &str) {
+        lock(&self.subscriptions).remove(uri);
+    }
+
+    /// Whether the client subscribed to `uri`.
+    pub fn is_subscribed(&self, uri: &str) -> bool {
+        lock(&self.subscriptions).contains(uri)
     }
 
     /// Sets the minimum severity rank of log messages sent to this client.
@@ -140,16 +215,19 @@ impl Session {
     }
 
     /// A session that is not kept in [`Sessions`]: a stdio connection's.
-    pub fn connection(protocol_version: &'static str) -> Session {
-        Session::new(String::new(), protocol_version)
+    pub fn connection(protocol_version: &'static str, capabilities: Value) -> Session {
+        Session::new(String::new(), protocol_version, capabilities)
     }
 
-    fn new(id: String, protocol_version: &'static str) -> Session {
+    fn new(id: String, protocol_version: &'static str, capabilities: Value) -> Session {
         Session {
             id,
             protocol_version,
+            capabilities,
             min_log_rank: AtomicU8::new(0),
             in_flight: InFlight::default(),
+            asks: Asks::default(),
+            subscriptions: Mutex::new(HashSet::new()),
             last_seen: Mutex::new(Instant::now()),
             closed: watch::Sender::new(false),
         }
@@ -193,12 +271,17 @@ impl Sessions {
         }
     }
 
-    /// Starts a session speaking `protocol_version`.
-    pub fn create(&self, protocol_version: &'static str) -> Result<Arc<Session>, SessionError> {
+    /// Starts a session speaking `protocol_version` with a client that
+    /// declared `capabilities`.
+    pub fn create(
+        &self,
+        protocol_version: &'static str,
+        capabilities: Value,
+    ) -> Result<Arc<Session>, SessionError> {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|err| SessionError::Entropy(err.to_string()))?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let session = Arc::new(Session::new(id.clone(), protocol_version));
+        let session = Arc::new(Session::new(id.clone(), protocol_version, capabilities));
         let mut map = lock(&self.map);
         let now = Instant::now();
         let full = map.len() >= self.max_sessions;
@@ -292,8 +375,8 @@ mod tests {
     #[test]
     fn session_ids_are_32_hex_digits_and_distinct() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
-        let a = sessions.create("2025-11-25").unwrap();
-        let b = sessions.create("2025-11-25").unwrap();
+        let a = sessions.create("2025-11-25", json!({})).unwrap();
+        let b = sessions.create("2025-11-25", json!({})).unwrap();
         assert_eq!(a.id().len(), 32);
         assert!(a.id().chars().all(|c| c.is_ascii_hexdigit()));
         assert_ne!(a.id(), b.id());
@@ -302,7 +385,7 @@ mod tests {
     #[test]
     fn a_removed_session_is_unknown() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
-        let s = sessions.create("2025-11-25").unwrap();
+        let s = sessions.create("2025-11-25", json!({})).unwrap();
         sessions.remove(s.id()).unwrap();
         assert_eq!(sessions.get(s.id()).err(), Some(SessionError::Unknown));
         assert_eq!(sessions.remove(s.id()), Err(SessionError::Unknown));
@@ -311,17 +394,17 @@ mod tests {
     #[test]
     fn an_idle_session_expires() {
         let sessions = Sessions::new(10, Duration::ZERO);
-        let s = sessions.create("2025-11-25").unwrap();
+        let s = sessions.create("2025-11-25", json!({})).unwrap();
         assert_eq!(sessions.get(s.id()).err(), Some(SessionError::Unknown));
     }
 
     #[test]
     fn the_session_limit_evicts_the_least_recently_used() {
         let sessions = Sessions::new(2, Duration::from_secs(60));
-        let first = sessions.create("2025-11-25").unwrap();
+        let first = sessions.create("2025-11-25", json!({})).unwrap();
         std::thread::sleep(Duration::from_millis(2));
-        let second = sessions.create("2025-11-25").unwrap();
-        let _third = sessions.create("2025-11-25").unwrap();
+        let second = sessions.create("2025-11-25", json!({})).unwrap();
+        let _third = sessions.create("2025-11-25", json!({})).unwrap();
         assert_eq!(sessions.len(), 2);
         assert!(sessions.get(first.id()).is_err());
         assert!(sessions.get(second.id()).is_ok());
@@ -330,7 +413,7 @@ mod tests {
     #[test]
     fn cancel_fires_the_request_receiver_once() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
-        let s = sessions.create("2025-11-25").unwrap();
+        let s = sessions.create("2025-11-25", json!({})).unwrap();
         let mut rx = s.in_flight().begin(&id(1)).unwrap();
         assert!(s.in_flight().cancel(&id(1)));
         assert!(rx.try_recv().is_ok());
@@ -340,7 +423,7 @@ mod tests {
     #[test]
     fn a_duplicate_request_id_in_flight_is_refused() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
-        let s = sessions.create("2025-11-25").unwrap();
+        let s = sessions.create("2025-11-25", json!({})).unwrap();
         let _rx = s.in_flight().begin(&id(1)).unwrap();
         assert!(matches!(s.in_flight().begin(&id(1)), Err(DuplicateRequestId(_))));
         s.in_flight().end(&id(1));
@@ -350,7 +433,7 @@ mod tests {
     #[test]
     fn log_level_filter_passes_equal_or_more_severe() {
         let sessions = Sessions::new(10, Duration::from_secs(60));
-        let s = sessions.create("2025-11-25").unwrap();
+        let s = sessions.create("2025-11-25", json!({})).unwrap();
         assert!(s.wants_log(0));
         s.set_min_log_rank(3);
         assert!(!s.wants_log(1));

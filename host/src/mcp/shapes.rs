@@ -7,16 +7,14 @@
 //! carries: `resultType` (`"complete"`), `_meta` naming the server, and on
 //! cacheable results `ttlMs` and `cacheScope` ([`Stateless`]).
 
-use base64::display::Base64Display;
-use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
 use super::protocol::{self, CacheScope};
 use crate::call::Failure;
-use crate::registry::ToolOutput;
-use crate::sandbox::{Content, ResourceContents, ToolResult};
+use crate::registry::{OpOutput, ToolOutput};
+use crate::sandbox::ToolResult;
 
 /// The members a 2026-07-28 result adds: `None` for a session revision.
 #[derive(Debug, Clone, Copy)]
@@ -38,23 +36,60 @@ fn stateless_members<M: SerializeMap>(
     map.serialize_entry("_meta", protocol::result_meta())
 }
 
-/// A `tools/list` result: a page of the catalogue's `Tool` objects, each
-/// serialized when its tool was installed.
-pub struct ToolsPage<'a> {
-    /// The tools of this page.
-    pub tools: Vec<&'a RawValue>,
+/// A page of a list result (`tools/list`, `prompts/list`, `resources/list`,
+/// `resources/templates/list`): the catalogue's objects, each serialized
+/// when its source installed it.
+pub struct ListPage<'a> {
+    /// The member the items go in (`tools`, `prompts`, `resources`,
+    /// `resourceTemplates`).
+    pub key: &'static str,
+    /// The items of this page.
+    pub items: Vec<&'a RawValue>,
     /// The cursor of the next page, if there is one.
     pub next_cursor: Option<String>,
     /// The 2026-07-28 members.
     pub stateless: Option<Stateless>,
 }
 
-impl Serialize for ToolsPage<'_> {
+impl Serialize for ListPage<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("tools", &self.tools)?;
+        map.serialize_entry(self.key, &self.items)?;
         if let Some(cursor) = &self.next_cursor {
             map.serialize_entry("nextCursor", cursor)?;
+        }
+        stateless_members(&mut map, self.stateless)?;
+        map.end()
+    }
+}
+
+/// The result of `resources/read`, `prompts/get` or `completion/complete`
+/// (a failure never gets here: it is a JSON-RPC error).
+pub struct OpResult<'a> {
+    /// What the operation produced.
+    pub output: &'a OpOutput,
+    /// The 2026-07-28 members.
+    pub stateless: Option<Stateless>,
+}
+
+impl Serialize for OpResult<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match self.output {
+            OpOutput::Resource(bodies) => map.serialize_entry("contents", bodies)?,
+            OpOutput::Prompt(prompt) => {
+                if let Some(description) = &prompt.description {
+                    map.serialize_entry("description", description)?;
+                }
+                map.serialize_entry("messages", &prompt.messages)?;
+            }
+            OpOutput::Completion(completion) => map.serialize_entry("completion", completion)?,
+            OpOutput::Native(members) => {
+                for (key, value) in members {
+                    map.serialize_entry(key, value)?;
+                }
+            }
+            OpOutput::Failure(failure) => failure_members(&mut map, failure)?,
         }
         stateless_members(&mut map, self.stateless)?;
         map.end()
@@ -87,7 +122,7 @@ impl Serialize for CallToolResult<'_> {
 }
 
 fn component_members<M: SerializeMap>(map: &mut M, result: &ToolResult) -> Result<(), M::Error> {
-    map.serialize_entry("content", &ContentList(&result.content))?;
+    map.serialize_entry("content", &result.content)?;
     if let Some(structured) = &result.structured {
         map.serialize_entry("structuredContent", structured)?;
     }
@@ -110,89 +145,14 @@ impl Serialize for TextItem<'_> {
     }
 }
 
-struct ContentList<'a>(&'a [Content]);
-
-impl Serialize for ContentList<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(ContentItem))
-    }
-}
-
-struct ContentItem<'a>(&'a Content);
-
-/// Bytes as base64, written straight into the output.
-struct Base64<'a>(&'a [u8]);
-
-impl Serialize for Base64<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(&Base64Display::new(self.0, &BASE64))
-    }
-}
-
-impl Serialize for ContentItem<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
-        match self.0 {
-            Content::Text(text) => {
-                map.serialize_entry("type", "text")?;
-                map.serialize_entry("text", text)?;
-            }
-            Content::Image(blob) | Content::Audio(blob) => {
-                let kind = if matches!(self.0, Content::Image(_)) { "image" } else { "audio" };
-                map.serialize_entry("type", kind)?;
-                map.serialize_entry("data", &Base64(&blob.data))?;
-                map.serialize_entry("mimeType", &blob.mime_type)?;
-            }
-            Content::Resource(resource) => {
-                map.serialize_entry("type", "resource")?;
-                map.serialize_entry("resource", &EmbeddedResource(resource))?;
-            }
-            Content::ResourceLink(link) => {
-                map.serialize_entry("type", "resource_link")?;
-                map.serialize_entry("uri", &link.uri)?;
-                map.serialize_entry("name", &link.name)?;
-                if let Some(title) = &link.title {
-                    map.serialize_entry("title", title)?;
-                }
-                if let Some(description) = &link.description {
-                    map.serialize_entry("description", description)?;
-                }
-                if let Some(mime) = &link.mime_type {
-                    map.serialize_entry("mimeType", mime)?;
-                }
-                if let Some(size) = link.size {
-                    map.serialize_entry("size", &size)?;
-                }
-            }
-        }
-        map.end()
-    }
-}
-
-struct EmbeddedResource<'a>(&'a crate::sandbox::EmbeddedResource);
-
-impl Serialize for EmbeddedResource<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let resource = self.0;
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("uri", &resource.uri)?;
-        if let Some(mime) = &resource.mime_type {
-            map.serialize_entry("mimeType", mime)?;
-        }
-        match &resource.contents {
-            ResourceContents::Text(text) => map.serialize_entry("text", text)?,
-            ResourceContents::Blob(bytes) => map.serialize_entry("blob", &Base64(bytes))?,
-        }
-        map.end()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::{Value, json};
 
     use super::*;
-    use crate::sandbox::{Blob, EmbeddedResource as Embedded};
+    use crate::sandbox::{
+        Blob, Completion, Content, EmbeddedResource as Embedded, ResourceBody, ResourceContents,
+    };
 
     fn to_value(output: &ToolOutput, stateless: Option<Stateless>) -> Value {
         serde_json::to_value(CallToolResult { output, stateless }).unwrap()
@@ -251,8 +211,9 @@ mod tests {
         assert_eq!(value["resultType"], "complete");
         assert_eq!(value["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "corral");
         assert!(value.get("ttlMs").is_none());
-        let page = ToolsPage {
-            tools: vec![],
+        let page = ListPage {
+            key: "tools",
+            items: vec![],
             next_cursor: None,
             stateless: Some(Stateless { cache: Some((0, CacheScope::Private)) }),
         };
@@ -261,5 +222,27 @@ mod tests {
             (value["ttlMs"].clone(), value["cacheScope"].clone()),
             (json!(0), json!("private"))
         );
+    }
+
+    #[test]
+    fn operation_results_have_their_members() {
+        let read = OpOutput::Resource(vec![ResourceBody {
+            uri: "test://b".into(),
+            mime_type: Some("application/octet-stream".into()),
+            contents: ResourceContents::Blob(vec![1, 2, 3]),
+        }]);
+        let value = serde_json::to_value(OpResult { output: &read, stateless: None }).unwrap();
+        assert_eq!(
+            value,
+            json!({ "contents": [{ "uri": "test://b", "mimeType": "application/octet-stream", "blob": "AQID" }] })
+        );
+        let many = OpOutput::Completion(Completion {
+            values: (0..150).map(|n| n.to_string()).collect(),
+            total: None,
+            has_more: false,
+        });
+        let value = serde_json::to_value(OpResult { output: &many, stateless: None }).unwrap();
+        assert_eq!(value["completion"]["values"].as_array().unwrap().len(), 100);
+        assert_eq!(value["completion"]["hasMore"], true);
     }
 }

@@ -1,9 +1,11 @@
 //! `subscriptions/listen` (2026-07-28): a request whose answer is a
 //! stream of the notifications the client asked for.
 //!
-//! - `params.notifications` says what the client wants; only
-//!   `toolsListChanged` is offered (Corral has no prompts or resources), so
-//!   the acknowledgement names that, or nothing.
+//! - `params.notifications` says what the client wants:
+//!   `toolsListChanged`, `resourcesListChanged`, `promptsListChanged` and
+//!   `resourceSubscriptions` (URIs, at most [`MAX_RESOURCE_SUBSCRIPTIONS`]);
+//!   the acknowledgement names what is honored (all of it), and the stream
+//!   carries nothing else.
 //! - The first message is `notifications/subscriptions/acknowledged` with
 //!   the honored filter; every notification on the stream carries
 //!   `_meta` `io.modelcontextprotocol/subscriptionId`, the id of the listen
@@ -13,15 +15,89 @@
 //!   only then, the request gets its result (`resultType: "complete"`, the
 //!   subscription id in `_meta`).
 
-use std::sync::Arc;
+use std::collections::HashSet;
 
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, mpsc};
 
 use super::jsonrpc::{self, McpError, RequestId};
 use super::protocol::{self, META_SERVER_INFO, META_SUBSCRIPTION_ID};
 use super::reply::{Answer, Outgoing, Reply, Stream};
 use super::server::{Canceller, Change, McpServer};
+
+/// The most resource URIs one listen stream may subscribe to.
+pub const MAX_RESOURCE_SUBSCRIPTIONS: usize = 1000;
+
+/// What a listen stream asked for.
+struct Filter {
+    tools: bool,
+    resources: bool,
+    prompts: bool,
+    uris: HashSet<String>,
+}
+
+impl Filter {
+    fn parse(filter: &Map<String, Value>) -> Result<Filter, McpError> {
+        let flag = |key: &str| filter.get(key) == Some(&Value::Bool(true));
+        let uris = match filter.get("resourceSubscriptions") {
+            None | Some(Value::Null) => HashSet::new(),
+            Some(Value::Array(uris)) => {
+                if uris.len() > MAX_RESOURCE_SUBSCRIPTIONS {
+                    return Err(McpError::InvalidParams(format!(
+                        "resourceSubscriptions names {} URIs; at most {MAX_RESOURCE_SUBSCRIPTIONS} per stream",
+                        uris.len()
+                    )));
+                }
+                uris.iter()
+                    .map(|uri| uri.as_str().map(str::to_owned))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        McpError::InvalidParams("resourceSubscriptions must be strings".into())
+                    })?
+            }
+            Some(_) => {
+                return Err(McpError::InvalidParams(
+                    "resourceSubscriptions must be an array of URIs".into(),
+                ));
+            }
+        };
+        Ok(Filter {
+            tools: flag("toolsListChanged"),
+            resources: flag("resourcesListChanged"),
+            prompts: flag("promptsListChanged"),
+            uris,
+        })
+    }
+
+    /// The filter as acknowledged.
+    fn honored(&self) -> Value {
+        let mut honored = Map::new();
+        for (key, on) in [
+            ("toolsListChanged", self.tools),
+            ("resourcesListChanged", self.resources),
+            ("promptsListChanged", self.prompts),
+        ] {
+            if on {
+                honored.insert(key.into(), true.into());
+            }
+        }
+        if !self.uris.is_empty() {
+            let mut uris: Vec<&String> = self.uris.iter().collect();
+            uris.sort();
+            honored.insert("resourceSubscriptions".into(), json!(uris));
+        }
+        Value::Object(honored)
+    }
+
+    fn wants(&self, change: &Change) -> bool {
+        match change {
+            Change::ToolsListChanged => self.tools,
+            Change::ResourcesListChanged => self.resources,
+            Change::PromptsListChanged => self.prompts,
+            Change::ResourceUpdated(uri) => self.uris.contains(&**uri),
+        }
+    }
+}
 
 impl McpServer {
     /// Opens a `subscriptions/listen` stream.
@@ -36,8 +112,7 @@ impl McpServer {
                 "\"notifications\" must be an object naming the notifications to receive".into(),
             )
         })?;
-        let tools = filter.get("toolsListChanged") == Some(&Value::Bool(true));
-        let honored = if tools { json!({ "toolsListChanged": true }) } else { json!({}) };
+        let filter = Filter::parse(filter)?;
         let mut cancel = match &canceller {
             Some(canceller) => Some(
                 canceller
@@ -51,15 +126,10 @@ impl McpServer {
         let mut shutdown = self.shutdown.subscribe();
         let closing = id.clone();
         let (tx, rx) = mpsc::unbounded_channel();
-        let tagged = |mut params: Value| -> Value {
-            params["_meta"] = json!({ META_SUBSCRIPTION_ID: id.as_value() });
-            params
-        };
-        let list_changed =
-            Arc::new(jsonrpc::notification("notifications/tools/list_changed", &tagged(json!({}))));
+        let meta = json!({ META_SUBSCRIPTION_ID: id.as_value() });
         let ack = jsonrpc::notification(
             "notifications/subscriptions/acknowledged",
-            &tagged(json!({ "notifications": honored })),
+            &json!({ "notifications": filter.honored(), "_meta": meta }),
         );
         let task = async move {
             if tx.send(Outgoing::Notification(ack)).is_err() {
@@ -91,14 +161,23 @@ impl McpServer {
                     }
                     change = changes.recv() => change,
                 };
-                let send = match change {
-                    Ok(Change::ToolsListChanged) => tools,
-                    // Missed changes: a list change is idempotent, one will do.
-                    Err(broadcast::error::RecvError::Lagged(_)) => tools,
+                let changes = match change {
+                    Ok(change) => vec![change],
+                    // Missed changes: list changes are idempotent, so one of
+                    // each will do; missed resource updates are lost.
+                    Err(broadcast::error::RecvError::Lagged(_)) => vec![
+                        Change::ToolsListChanged,
+                        Change::ResourcesListChanged,
+                        Change::PromptsListChanged,
+                    ],
                     Err(broadcast::error::RecvError::Closed) => break,
                 };
-                if send && tx.send(Outgoing::Notification((*list_changed).clone())).is_err() {
-                    break;
+                for change in changes.iter().filter(|change| filter.wants(change)) {
+                    let params = change.params(Some(("_meta", meta.clone())));
+                    let note = jsonrpc::notification(change.method(), &params);
+                    if tx.send(Outgoing::Notification(note)).is_err() {
+                        return;
+                    }
                 }
             }
             if let Some(canceller) = &canceller {

@@ -15,13 +15,19 @@
 //!    ([`super::envelope::check_param_headers`]): else `-32020`.
 //! 6. The arguments match the tool's `inputSchema`: else an `isError`
 //!    result (`invalid_arguments`), and the tool never runs.
-//! 7. The backend runs the call. Guest `log` calls become
-//!    `notifications/message` (at or above the session's level, or the
-//!    request's `_meta` level; none at all for a 2026-07-28 request without
-//!    one), `progress` calls `notifications/progress` (only when the request
-//!    carried `_meta.progressToken`). A cancelled call ends with no
-//!    response, as the protocol asks; its wasm is interrupted and its slot
-//!    freed.
+//! 7. The backend runs the call; its events reach the client as
+//!    [`super::running`] says, its questions through the request's
+//!    [`Asker`]. A cancelled call ends with no response, as the protocol
+//!    asks; its wasm is interrupted and its slot freed.
+//! 8. 2026-07-28: a call whose guest asked questions the retry did not
+//!    answer ends `input_required` ([`super::asking`]); its outcome is
+//!    counted as such. A tool that needs a capability the client did not
+//!    declare ends with `-32021` (2026-07-28) or an `isError` result
+//!    (2025-11-25).
+//!
+//! Before step 3, a 2026-07-28 request's `inputResponses` and
+//! `requestState` are checked: malformed, tampered, expired or misbound
+//! ones are `-32602`.
 //!
 //! Every call that reaches step 3 ends with one metric update and one audit
 //! line (target `corral::audit`: tool, outcome, duration, fuel, session,
@@ -32,23 +38,24 @@ use std::time::Instant;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tracing::Instrument as _;
 
+use super::asking::{Asker, RoundEnd};
 use super::envelope;
 use super::exchange::HttpFacts;
-use super::jsonrpc::{self, McpError, RequestId};
-use super::protocol;
+use super::jsonrpc::{McpError, RequestId};
 use super::reply::{Answer, Outgoing, Reply, Stream};
+use super::running::{AskVia, Relay, cancellation, drive};
 use super::server::{Canceller, LogFloor, McpServer, Origin};
-use super::shapes::{CallToolResult, Stateless, ToolsPage};
-use crate::call::CallOutcome;
+use super::shapes::{CallToolResult, ListPage, Stateless};
+use crate::call::{CallOutcome, Failure};
 use crate::metrics::{Metrics, UNKNOWN_TOOL_LABEL};
-use crate::registry::{FinishedCall, Lookup, ToolEntry};
-use crate::sandbox::GuestEvent;
+use crate::registry::{FinishedCall, Lookup, ToolEntry, ToolOutput};
 
-/// A `tools/call` request and what its revision and transport decide.
+/// A request that runs a backend (`tools/call`, `resources/read`,
+/// `prompts/get`) and what its revision and transport decide.
 pub(super) struct CallRequest<'a> {
     pub id: RequestId,
     pub params: Value,
@@ -63,6 +70,8 @@ pub(super) struct CallRequest<'a> {
     pub origin: Origin,
     /// 2026-07-28 over HTTP: the headers, for `Mcp-Param-*`.
     pub http: Option<&'a HttpFacts>,
+    /// How its questions reach the client.
+    pub asking: AskVia,
 }
 
 /// A call's tool: found, or to wait for.
@@ -79,40 +88,51 @@ impl McpServer {
         params: &Value,
         stateless: Option<Stateless>,
     ) -> Result<Answer, McpError> {
-        let after = match params.get("cursor") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(cursor)) => URL_SAFE_NO_PAD
-                .decode(cursor)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .ok_or_else(|| McpError::InvalidParams(format!("invalid cursor {cursor:?}")))?,
-            Some(_) => return Err(McpError::InvalidParams("cursor must be a string".into())),
-        };
+        let after = cursor(params)?;
         let catalog = self.registry.catalog();
         let mut tools = catalog.tools_from(&after);
         let page: Vec<_> = tools.by_ref().take(self.options.page_size).collect();
-        let next_cursor = tools.next().map(|next| URL_SAFE_NO_PAD.encode(next.name.as_bytes()));
-        let stateless = stateless.map(|_| Stateless {
-            // An answer known to be incomplete is not worth caching.
+        let next_cursor = tools.next().map(|next| next_cursor(&next.name));
+        let result = ListPage {
+            key: "tools",
+            items: page.iter().map(|entry| &*entry.definition).collect(),
+            next_cursor,
+            stateless: self.list_caching(stateless, &catalog),
+        };
+        Ok(Answer::result(id, &result, stateless.is_some()))
+    }
+
+    /// The 2026-07-28 members of a list result: cacheable, for no time
+    /// while components load (an answer known to be incomplete is not worth
+    /// caching).
+    pub(super) fn list_caching(
+        &self,
+        stateless: Option<Stateless>,
+        catalog: &crate::registry::Catalog,
+    ) -> Option<Stateless> {
+        stateless.map(|_| Stateless {
             cache: Some((
                 if catalog.is_loading() { 0 } else { self.options.cache_ttl_ms },
                 self.options.cache_scope,
             )),
-        });
-        let result = ToolsPage {
-            tools: page.iter().map(|entry| &*entry.definition).collect(),
-            next_cursor,
-            stateless,
-        };
-        Ok(Answer::result(id, &result, stateless.is_some()))
+        })
     }
 
     /// Checks a `tools/call` request, takes its slot, and returns the
     /// stream that runs it.
     pub(super) fn call_tool(self: &Arc<Self>, request: CallRequest<'_>) -> Result<Reply, McpError> {
         let started = Instant::now();
-        let CallRequest { id, mut params, stateless, logs, canceller, client, origin, http } =
-            request;
+        let CallRequest {
+            id,
+            mut params,
+            stateless,
+            logs,
+            canceller,
+            client,
+            origin,
+            http,
+            asking,
+        } = request;
         let Some(Value::String(tool)) = params.get_mut("name").map(Value::take) else {
             return Err(McpError::InvalidParams("\"name\" must be a string".into()));
         };
@@ -123,10 +143,8 @@ impl McpServer {
                 return Err(McpError::InvalidParams("\"arguments\" must be an object".into()));
             }
         };
-        let progress_token = params
-            .pointer("/_meta/progressToken")
-            .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
-            .cloned();
+        let progress_token = progress_token(&params);
+        let asker = self.asker(asking, &params, "tools/call", &tool, &arguments)?;
         let target = match self.registry.lookup(&tool) {
             Lookup::Found(entry) => Target::Found(entry),
             Lookup::Loading { .. } => Target::Loading,
@@ -184,7 +202,8 @@ impl McpServer {
             label_name,
             Accounting { permit, client, origin, started },
         );
-        let call = PreparedCall { tool, arguments, progress_token, target, logs, http, stateless };
+        let call =
+            PreparedCall { tool, arguments, progress_token, target, logs, http, stateless, asker };
         let task = async move {
             let response = server.run_call(&id, call, guard, cancel, &tx, cancel_on_drop).await;
             // Forget the id before answering, so a client may reuse it as
@@ -213,39 +232,32 @@ impl McpServer {
         out: &mpsc::UnboundedSender<Outgoing>,
         cancel_on_close: bool,
     ) -> Option<Answer> {
-        let stateless = call.stateless;
-        let cancelled = async {
-            let by_notification = async {
-                match cancel {
-                    Some(rx) => {
-                        let _ = rx.await;
-                    }
-                    None => std::future::pending().await,
-                }
-            };
-            let by_disconnect = async {
-                if cancel_on_close { out.closed().await } else { std::future::pending().await }
-            };
-            tokio::select! {
-                () = by_notification => {}
-                () = by_disconnect => {}
-            }
-        };
+        let PreparedCall {
+            tool,
+            arguments,
+            progress_token,
+            target,
+            logs,
+            http,
+            stateless,
+            mut asker,
+        } = call;
+        let cancelled = cancellation(cancel, out, cancel_on_close);
         tokio::pin!(cancelled);
-        let entry = match &call.target {
-            Target::Found(entry) => entry.clone(),
+        let entry = match target {
+            Target::Found(entry) => entry,
             Target::Loading => {
                 let resolved = tokio::select! {
-                    resolved = self.registry.resolve(&call.tool) => resolved,
+                    resolved = self.registry.resolve(&tool) => resolved,
                     () = &mut cancelled => return None,
                 };
                 match resolved {
                     Ok(entry) => {
                         guard.tool = entry.name.to_string();
-                        if let Some(http) = &call.http
+                        if let Some(http) = &http
                             && let Err(error) = envelope::check_param_headers(
                                 entry.input.params(),
-                                &call.arguments,
+                                &arguments,
                                 http,
                             )
                         {
@@ -267,46 +279,96 @@ impl McpServer {
                 }
             }
         };
-        if let Err(message) = entry.input.check(&entry.name, &call.arguments) {
-            let done = FinishedCall::failed(crate::call::Failure::invalid_arguments(message));
+        if let Err(message) = entry.input.check(&entry.name, &arguments) {
+            let done = FinishedCall::failed(Failure::invalid_arguments(message));
             guard.outcome = done.outcome;
             return Some(result_answer(id, &done, stateless));
         }
-        let (events_tx, mut events) = mpsc::unbounded_channel();
-        let running = entry.call(call.arguments, Some(events_tx), call.progress_token.is_some());
-        tokio::pin!(running);
-        let forward = |event: GuestEvent| {
-            if let Some(note) =
-                event_notification(&call.logs, &entry.name, call.progress_token.as_ref(), event)
-            {
-                let _ = out.send(Outgoing::Notification(note));
-            }
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let running = entry.call(arguments, Some(events_tx), progress_token.is_some());
+        let mut relay = Relay {
+            logs: &logs,
+            logger: &entry.name,
+            progress_token: progress_token.as_ref(),
+            out,
+            asker: &mut asker,
+            source: &entry.source,
+            registry: &self.registry,
         };
-        // The call is polled first: one that finishes in its first poll (the
-        // usual case) then never registers the cancel and event wakers, so
-        // its own end (the event sender dropped with the store) does not
-        // wake this task again, and tokio does not wake another worker for
-        // that needless poll. A cancel is seen as soon as the call is
-        // pending: at its next fuel yield or host wait.
-        let done = loop {
-            tokio::select! {
-                biased;
-                done = &mut running => break done,
-                // Returning drops `running`: the store is dropped, the wasm
-                // interrupted, and the slot freed; a native call sends
-                // notifications/cancelled to its server.
-                () = &mut cancelled => return None,
-                Some(event) = events.recv() => forward(event),
-            }
-        };
-        while let Ok(event) = events.try_recv() {
-            forward(event);
-        }
-        guard.outcome = done.outcome;
+        let done = drive(running, events, &mut relay, cancelled).await?;
         guard.fuel = done.fuel;
         log_stdio(&entry.name, &done);
-        Some(result_answer(id, &done, stateless))
+        let (outcome, answer) = self.conclude(id, done, asker, stateless);
+        guard.outcome = outcome;
+        Some(answer)
     }
+
+    /// The answer to a finished call: its result, or `input_required` when
+    /// its guest asked what the retry did not answer, or `-32021` for a
+    /// capability a 2026-07-28 client did not declare.
+    fn conclude(
+        &self,
+        id: &RequestId,
+        done: FinishedCall,
+        asker: Asker,
+        stateless: Option<Stateless>,
+    ) -> (CallOutcome, Answer) {
+        // A call the host stopped reports that; its questions are dropped.
+        if let Asker::Rounds(rounds) = asker
+            && !done.outcome.stopped()
+        {
+            match rounds.end(&self.state_key) {
+                RoundEnd::Complete => {}
+                RoundEnd::InputRequired(result) => {
+                    return (CallOutcome::InputRequired, Answer::result(id, &*result, true));
+                }
+                RoundEnd::TooManyRounds(max) => {
+                    let done = FinishedCall::failed(Failure::too_many_rounds(max));
+                    return (done.outcome, result_answer(id, &done, stateless));
+                }
+                RoundEnd::StateTooLarge => {
+                    let done = FinishedCall::failed(Failure::state_too_large());
+                    return (done.outcome, result_answer(id, &done, stateless));
+                }
+            }
+        }
+        if let (Some(_), ToolOutput::Failure(failure)) = (stateless, &done.output)
+            && let Some(capability) = failure.capability
+        {
+            let error = McpError::MissingCapability {
+                capability: capability.to_owned(),
+                message: failure.message.clone(),
+            };
+            return (done.outcome, Answer::error(Some(id), error, true));
+        }
+        (done.outcome, result_answer(id, &done, stateless))
+    }
+}
+
+/// The request's progress token, if it asked for progress.
+pub(super) fn progress_token(params: &Value) -> Option<Value> {
+    params
+        .pointer("/_meta/progressToken")
+        .filter(|t| t.is_string() || t.is_i64() || t.is_u64())
+        .cloned()
+}
+
+/// The position a list request's `cursor` names (`""`: the start).
+pub(super) fn cursor(params: &Value) -> Result<String, McpError> {
+    match params.get("cursor") {
+        None | Some(Value::Null) => Ok(String::new()),
+        Some(Value::String(cursor)) => URL_SAFE_NO_PAD
+            .decode(cursor)
+            .ok()
+            .and_then(|bytes| String::from_utf8(bytes).ok())
+            .ok_or_else(|| McpError::InvalidParams(format!("invalid cursor {cursor:?}"))),
+        Some(_) => Err(McpError::InvalidParams("cursor must be a string".into())),
+    }
+}
+
+/// The cursor of the page starting at `key`.
+pub(super) fn next_cursor(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
 fn result_answer(id: &RequestId, done: &FinishedCall, stateless: Option<Stateless>) -> Answer {
@@ -315,10 +377,10 @@ fn result_answer(id: &RequestId, done: &FinishedCall, stateless: Option<Stateles
 }
 
 /// What a component wrote to stdout and stderr, for the operator's log.
-fn log_stdio(tool: &str, done: &FinishedCall) {
+pub(super) fn log_stdio<T>(target: &str, done: &crate::registry::Finished<T>) {
     for (stream, bytes) in [("stdout", &done.stdio.stdout), ("stderr", &done.stdio.stderr)] {
         if !bytes.is_empty() {
-            tracing::debug!(target: "corral::guest", tool, stream, output = %String::from_utf8_lossy(bytes).trim_end(), "guest output");
+            tracing::debug!(target: "corral::guest", tool = target, stream, output = %String::from_utf8_lossy(bytes).trim_end(), "guest output");
         }
     }
 }
@@ -332,46 +394,15 @@ struct PreparedCall {
     logs: LogFloor,
     http: Option<HttpFacts>,
     stateless: Option<Stateless>,
-}
-
-/// The MCP notification for a guest event, if the client is to get it.
-fn event_notification(
-    logs: &LogFloor,
-    tool: &str,
-    progress_token: Option<&Value>,
-    event: GuestEvent,
-) -> Option<bytes::Bytes> {
-    match event {
-        GuestEvent::Log { level, message } => {
-            let rank = protocol::log_level_rank(level.as_str())?;
-            logs.wants(rank).then(|| {
-                jsonrpc::notification(
-                    "notifications/message",
-                    &json!({ "level": level.as_str(), "logger": tool, "data": message }),
-                )
-            })
-        }
-        GuestEvent::Progress { done, total, message } => {
-            let mut params = Map::new();
-            params.insert("progressToken".into(), progress_token?.clone());
-            params.insert("progress".into(), json!(done));
-            if let Some(total) = total {
-                params.insert("total".into(), json!(total));
-            }
-            if let Some(message) = message {
-                params.insert("message".into(), message.into());
-            }
-            Some(jsonrpc::notification("notifications/progress", &params))
-        }
-    }
+    asker: Asker,
 }
 
 /// What a call holds until it is accounted for.
-struct Accounting {
-    permit: OwnedSemaphorePermit,
-    client: Arc<str>,
-    origin: Origin,
-    started: Instant,
+pub(super) struct Accounting {
+    pub permit: OwnedSemaphorePermit,
+    pub client: Arc<str>,
+    pub origin: Origin,
+    pub started: Instant,
 }
 
 /// Accounts for one call however it ends: metrics, the in-flight gauge and

@@ -13,8 +13,15 @@
 //!   goes to the tracing log, and to the call's sink when exactly one call
 //!   is in flight: stdio gives a log message no request to belong to, and
 //!   guessing would leak one client's logs to another.
-//! - Requests from the server: `ping` is answered; anything else (sampling,
-//!   roots) gets `-32601`, since Corral exposes no client features to it.
+//! - Requests from the server: `ping` is answered. `elicitation/create`,
+//!   `sampling/createMessage` and `roots/list` are relayed to the client of
+//!   the one call in flight, as a [`GuestEvent::Ask`] on its sink, and its
+//!   answer goes back; with no call, or several, in flight the request has
+//!   no client to belong to and is refused (`-32603`, saying so), as is
+//!   anything else (`-32601`).
+//! - `notifications/{tools,resources,prompts}/list_changed` wake
+//!   [`Client::lists_changed`]; `notifications/resources/updated` goes to
+//!   [`Client::take_resource_updates`].
 //! - A line that is not JSON-RPC is logged and skipped.
 
 use std::collections::HashMap;
@@ -26,8 +33,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
+use crate::call::ClientRequest;
 use crate::framing::{LineError, LineReader, write_line};
-use crate::sandbox::{EventSink, GuestEvent, LogLevel};
+use crate::sandbox::{AskError, EventSink, GuestEvent, LogLevel};
 
 /// The MCP revision Corral asks native servers for.
 pub const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -84,7 +92,8 @@ struct Shared {
     /// Every `tools/call` in flight and where its events go.
     calls: Mutex<HashMap<u64, EventSink>>,
     closed: watch::Sender<Option<ClientError>>,
-    tools_changed: Notify,
+    lists_changed: Notify,
+    resource_updates: mpsc::UnboundedSender<String>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -118,6 +127,7 @@ pub struct Client {
     shared: Arc<Shared>,
     outgoing: mpsc::UnboundedSender<String>,
     next_id: AtomicU64,
+    resource_updates: Mutex<Option<mpsc::UnboundedReceiver<String>>>,
 }
 
 impl Client {
@@ -129,12 +139,14 @@ impl Client {
         R: AsyncRead + Unpin + Send + 'static,
         W: AsyncWrite + Unpin + Send + 'static,
     {
+        let (updates_tx, updates_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             server: server.to_owned(),
             pending: Mutex::new(HashMap::new()),
             calls: Mutex::new(HashMap::new()),
             closed: watch::Sender::new(None),
-            tools_changed: Notify::new(),
+            lists_changed: Notify::new(),
+            resource_updates: updates_tx,
         });
         let (outgoing, lines) = mpsc::unbounded_channel();
         tokio::spawn(write_lines(shared.clone(), writer, lines));
@@ -143,7 +155,12 @@ impl Client {
             outgoing.clone(),
             LineReader::new(reader, max_message),
         ));
-        Client { shared, outgoing, next_id: AtomicU64::new(1) }
+        Client {
+            shared,
+            outgoing,
+            next_id: AtomicU64::new(1),
+            resource_updates: Mutex::new(Some(updates_rx)),
+        }
     }
 
     /// Resolves with the reason once the connection is broken.
@@ -165,9 +182,16 @@ impl Client {
         self.shared.close(ClientError::Closed(reason.to_owned()));
     }
 
-    /// Notified when the server sends `notifications/tools/list_changed`.
-    pub fn tools_changed(&self) -> &Notify {
-        &self.shared.tools_changed
+    /// Notified when the server says its tool, resource or prompt list
+    /// changed.
+    pub fn lists_changed(&self) -> &Notify {
+        &self.shared.lists_changed
+    }
+
+    /// The URIs of the server's `notifications/resources/updated`; the
+    /// receiver is handed out once.
+    pub fn take_resource_updates(&self) -> Option<mpsc::UnboundedReceiver<String>> {
+        lock(&self.resource_updates).take()
     }
 
     /// `tools/call` requests in flight.
@@ -177,9 +201,10 @@ impl Client {
 
     /// `initialize`, then `notifications/initialized`; the server's result.
     pub async fn initialize(&self, timeout: Duration) -> Result<Value, ClientError> {
+        // Requests for these are relayed to the client of the call in flight.
         let params = json!({
             "protocolVersion": PROTOCOL_VERSION,
-            "capabilities": {},
+            "capabilities": { "elicitation": {}, "sampling": {}, "roots": {} },
             "clientInfo": { "name": "corral", "version": env!("CARGO_PKG_VERSION") }
         });
         let result = self.request("initialize", params, timeout, None).await?;
@@ -200,32 +225,63 @@ impl Client {
 
     /// Every tool, following `nextCursor`; `timeout` applies to each page.
     pub async fn list_tools(&self, timeout: Duration) -> Result<Vec<Value>, ClientError> {
-        let mut tools = Vec::new();
+        self.list("tools/list", "tools", timeout).await
+    }
+
+    /// Every item of a list method (`tools/list`, `resources/list`,
+    /// `resources/templates/list`, `prompts/list`) under `key`, following
+    /// `nextCursor`; `timeout` applies to each page.
+    pub async fn list(
+        &self,
+        method: &str,
+        key: &str,
+        timeout: Duration,
+    ) -> Result<Vec<Value>, ClientError> {
+        let mut items = Vec::new();
         let mut cursor: Option<String> = None;
         for _ in 0..MAX_LIST_PAGES {
             let params = match &cursor {
                 Some(cursor) => json!({ "cursor": cursor }),
                 None => json!({}),
             };
-            let result = self.request("tools/list", params, timeout, None).await?;
-            let protocol = |message: &str| ClientError::Protocol {
-                method: "tools/list".into(),
-                message: message.into(),
+            let result = self.request(method, params, timeout, None).await?;
+            let protocol =
+                |message: String| ClientError::Protocol { method: method.into(), message };
+            let Some(Value::Array(page)) = result.get(key) else {
+                return Err(protocol(format!("\"{key}\" is not an array")));
             };
-            let Some(Value::Array(page)) = result.get("tools") else {
-                return Err(protocol("\"tools\" is not an array"));
-            };
-            tools.extend(page.iter().cloned());
+            items.extend(page.iter().cloned());
             match result.get("nextCursor") {
-                None | Some(Value::Null) => return Ok(tools),
+                None | Some(Value::Null) => return Ok(items),
                 Some(Value::String(next)) => cursor = Some(next.clone()),
-                Some(_) => return Err(protocol("\"nextCursor\" is not a string")),
+                Some(_) => return Err(protocol("\"nextCursor\" is not a string".into())),
             }
         }
         Err(ClientError::Protocol {
-            method: "tools/list".into(),
+            method: method.into(),
             message: format!("more than {MAX_LIST_PAGES} pages"),
         })
+    }
+
+    /// A request made for a client (`resources/read`, `prompts/get`,
+    /// `completion/complete`, `resources/subscribe`): its result object.
+    /// Log messages and the server's requests to the client go to `events`
+    /// as for a tool call.
+    pub async fn operation(
+        &self,
+        method: &str,
+        params: Value,
+        events: EventSink,
+        timeout: Duration,
+    ) -> Result<Value, ClientError> {
+        let result = self.request(method, params, timeout, Some(events)).await?;
+        if !result.is_object() {
+            return Err(ClientError::Protocol {
+                method: method.into(),
+                message: "the result is not an object".into(),
+            });
+        }
+        Ok(result)
     }
 
     /// `tools/call`: the `CallToolResult`. With `progress`, the request
@@ -412,7 +468,13 @@ fn dispatch(shared: &Shared, outgoing: &mpsc::UnboundedSender<String>, line: &[u
     let method = message.get("method").and_then(Value::as_str);
     let id = message.get("id");
     match (method, id) {
-        (Some(method), Some(id)) => answer_request(shared, outgoing, method, id),
+        (Some(method), Some(id)) => answer_request(
+            shared,
+            outgoing,
+            method,
+            id,
+            message.get("params").cloned().unwrap_or_else(|| json!({})),
+        ),
         (Some(method), None) => {
             notification(shared, method, message.get("params").unwrap_or(&Value::Null))
         }
@@ -428,14 +490,76 @@ fn answer_request(
     outgoing: &mpsc::UnboundedSender<String>,
     method: &str,
     id: &Value,
+    params: Value,
 ) {
-    let answer = if method == "ping" {
-        json!({ "jsonrpc": "2.0", "id": id, "result": {} })
-    } else {
-        tracing::debug!(server = %shared.server, method, "native server request refused: no client features");
-        json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32601, "message": format!("method not supported by corral: {method}") } })
+    let reply = |answer: Value| {
+        let _ = outgoing.send(answer.to_string());
     };
-    let _ = outgoing.send(answer.to_string());
+    let error = |code: i64, message: String| json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } });
+    if method == "ping" {
+        return reply(json!({ "jsonrpc": "2.0", "id": id, "result": {} }));
+    }
+    let Some((method, capability)) = ClientRequest::capability_of(method) else {
+        tracing::debug!(server = %shared.server, method, "native server request refused: not a client feature");
+        return reply(error(-32601, format!("method not supported by corral: {method}")));
+    };
+    // A request carries nothing that names the call it belongs to; only
+    // with one call in flight is its client known.
+    let sink = {
+        let calls = lock(&shared.calls);
+        match (calls.len(), calls.values().next()) {
+            (1, Some(Some(sink))) => Some(sink.clone()),
+            _ => None,
+        }
+    };
+    let Some(sink) = sink else {
+        tracing::warn!(server = %shared.server, method, "native server request refused: not exactly one call in flight to relate it to");
+        return reply(error(
+            -32603,
+            format!(
+                "corral relays {method} only during a request it can relate it to \
+                 (exactly one request in flight to this server)"
+            ),
+        ));
+    };
+    let request = ClientRequest {
+        method,
+        params,
+        key: format!("{}-{id}", shared.server),
+        capability,
+        resumable: false,
+    };
+    let (tx, rx) = oneshot::channel();
+    if sink.send(GuestEvent::Ask { request, reply: tx }).is_err() {
+        return reply(error(-32603, "the request it belongs to has ended".into()));
+    }
+    let (outgoing, id) = (outgoing.clone(), id.clone());
+    tokio::spawn(async move {
+        let answer = match rx.await {
+            Ok(Ok(result)) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+            Ok(Err(why)) => {
+                let (code, message) = match why {
+                    AskError::Unsupported(capability) => (
+                        -32601,
+                        format!(
+                            "the client did not declare the {} capability",
+                            capability.as_str()
+                        ),
+                    ),
+                    AskError::Timeout => (-32001, "the client did not answer in time".to_owned()),
+                    AskError::Pending => {
+                        (-32603, "the client cannot be asked during this request".to_owned())
+                    }
+                    AskError::Invalid(message) | AskError::Failed(message) => (-32603, message),
+                };
+                json!({ "jsonrpc": "2.0", "id": id, "error": { "code": code, "message": message } })
+            }
+            Err(_) => {
+                json!({ "jsonrpc": "2.0", "id": id, "error": { "code": -32603, "message": "the request it belongs to has ended" } })
+            }
+        };
+        let _ = outgoing.send(answer.to_string());
+    });
 }
 
 fn response(shared: &Shared, id: &Value, message: &Value) {
@@ -488,7 +612,14 @@ fn notification(shared: &Shared, method: &str, params: &Value) {
                 let _ = sink.send(GuestEvent::Log { level, message });
             }
         }
-        "notifications/tools/list_changed" => shared.tools_changed.notify_one(),
+        "notifications/tools/list_changed"
+        | "notifications/resources/list_changed"
+        | "notifications/prompts/list_changed" => shared.lists_changed.notify_one(),
+        "notifications/resources/updated" => {
+            if let Some(uri) = params.get("uri").and_then(Value::as_str) {
+                let _ = shared.resource_updates.send(uri.to_owned());
+            }
+        }
         _ => {}
     }
 }

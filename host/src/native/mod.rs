@@ -9,10 +9,14 @@
 //! | newline-delimited JSON-RPC over the server's stdio | [`client`] |
 //! | health pings, restarts with backoff, the circuit breaker | [`supervisor`] |
 //!
-//! Tools are installed in the [`Registry`] as `<server>_<tool>`, beside the
-//! components'. A name that a component exposes, or that another native
-//! server took first, is refused (logged, and listed under `refused_tools`
-//! in `/readyz`), never shadowed. A server's tools stay listed while it
+//! Tools and prompts are installed in the [`Registry`] as `<server>_<name>`,
+//! resources and templates under their own URIs, beside the components'. A
+//! name or URI that a component offers, or that another native server took
+//! first, is refused (logged, and listed under `refused_tools` in
+//! `/readyz`), never shadowed. Reads, prompts and completions are passed
+//! through; the server's `notifications/resources/updated` reach the
+//! clients subscribed to that URI, and its requests to the client
+//! (elicitation, sampling, roots) are relayed (see [`client`]). A server's tools stay listed while it
 //! restarts, so calls get a fast `isError` answer naming the server and its
 //! state rather than "unknown tool"; the list changes (and clients are told)
 //! when a start, or the server's own `notifications/tools/list_changed`,
@@ -39,15 +43,20 @@ use serde_json::{Map, Value, json};
 
 use self::client::ClientError;
 use self::launcher::LaunchSpec;
+use self::supervisor::Lists;
 use self::supervisor::ServerSlot;
 use crate::call::Failure;
 use crate::config::ConfigError;
 pub use crate::config::{Launcher, NativeConfig};
 use crate::metrics::Metrics;
+use crate::registry::uri_template::UriTemplate;
 use crate::registry::{
-    Backend, CallFuture, FinishedCall, NewTool, Registry, SourceId, SourceKind, ToolOutput,
+    Backend, CallFuture, Finished, FinishedCall, FinishedOp, NewOffer, NewPrompt, NewResource,
+    NewTemplate, NewTool, OpFuture, OpOutput, Registry, SourceId, SourceKind, ToolOutput,
 };
-use crate::sandbox::{CallOutcome, CapturedStdio, EventSink};
+use crate::sandbox::{
+    CallOutcome, CapturedStdio, CompletionRef, CompletionRequest, EventSink, PromptArgument,
+};
 use crate::schema::InputSchema;
 
 /// Every configured native server and its supervisor; their tools live in
@@ -233,6 +242,69 @@ impl NativeServers {
         }
     }
 
+    /// Sends server `index` a request made for a client (`resources/read`,
+    /// `prompts/get`, `completion/complete`): its result's members, `_meta`
+    /// left out. `not_found` classifies a `-32602` answer.
+    async fn operation(
+        &self,
+        index: usize,
+        method: &str,
+        params: Value,
+        events: EventSink,
+        not_found: impl FnOnce() -> Failure,
+    ) -> FinishedOp {
+        let started = Instant::now();
+        let slot = &self.servers[index];
+        let config = &slot.spec.config;
+        let name = &config.name;
+        let run = async {
+            slot.client_for_call().map_err(Failure::host_error)?;
+            let queue_timeout = Duration::from_millis(config.queue_timeout_ms);
+            let _permit = tokio::time::timeout(queue_timeout, slot.slots.clone().acquire_owned())
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .ok_or_else(|| Failure::native_busy(name, queue_timeout, config.max_concurrency))?;
+            let client = slot.client_for_call().map_err(Failure::host_error)?;
+            let timeout = Duration::from_millis(config.call_timeout_ms);
+            match client.operation(method, params, events, timeout).await {
+                Ok(Value::Object(mut result)) => {
+                    result.remove("_meta");
+                    Ok(result)
+                }
+                Ok(_) => Err(Failure::host_error(format!(
+                    "native server {name:?}: {method} answered with something that is not an object"
+                ))),
+                Err(ClientError::Rpc { code: -32602, .. }) => Err(not_found()),
+                Err(ClientError::Timeout { after, .. }) => {
+                    let mut failure = Failure::timeout(after, "call_timeout_ms");
+                    failure.message = format!("native server {name:?}: {}", failure.message);
+                    Err(failure)
+                }
+                Err(err @ ClientError::MessageTooLarge { .. }) => {
+                    Err(Failure::message_too_large(name, err))
+                }
+                Err(err @ ClientError::Rpc { .. }) => {
+                    Err(Failure::tool_failed(format!("native server {name:?}: {err}")))
+                }
+                Err(err @ (ClientError::Closed(_) | ClientError::Protocol { .. })) => {
+                    Err(Failure::host_error(format!("native server {name:?} failed: {err}")))
+                }
+            }
+        };
+        let result = run.await;
+        Finished {
+            outcome: match &result {
+                Ok(_) => CallOutcome::Ok,
+                Err(failure) => failure.outcome,
+            },
+            output: OpOutput::from_result(result, OpOutput::Native),
+            fuel: 0,
+            elapsed: started.elapsed(),
+            stdio: CapturedStdio::default(),
+        }
+    }
+
     /// Every server's state for `/readyz`, with its tools.
     pub fn readiness(&self) -> Vec<Value> {
         let status = self.registry.status();
@@ -268,10 +340,28 @@ impl NativeServers {
 
     /// Replaces server `index`'s tools with `listed` (a `tools/list`
     /// result) in the registry; refused names are logged there.
+    #[cfg(test)]
     fn install_tools(self: &Arc<Self>, index: usize, listed: &[Value]) {
+        let lists = Lists {
+            capabilities: json!({ "tools": {} }),
+            tools: listed.to_vec(),
+            resources: Vec::new(),
+            templates: Vec::new(),
+            prompts: Vec::new(),
+        };
+        self.install_lists(index, lists);
+    }
+
+    /// Replaces what server `index` offers with what it `lists` in the
+    /// registry; refused names and URIs are logged there, and items
+    /// without a name or URI are skipped with a warning.
+    fn install_lists(self: &Arc<Self>, index: usize, lists: Lists) {
         let server = &self.servers[index].spec.config.name;
-        let mut tools = Vec::with_capacity(listed.len());
-        for tool in listed {
+        let mut offer = NewOffer {
+            completes: lists.capabilities.get("completions").is_some_and(Value::is_object),
+            ..NewOffer::default()
+        };
+        for tool in &lists.tools {
             let Some(remote) = tool.get("name").and_then(Value::as_str) else {
                 tracing::warn!(server = %server, "native server listed a tool without a name; skipped");
                 continue;
@@ -294,12 +384,68 @@ impl NativeServers {
                     InputSchema::unchecked()
                 }
             };
-            tools.push(NewTool { remote: remote.to_owned(), definition, input });
+            offer.tools.push(NewTool { remote: remote.to_owned(), definition, input });
+        }
+        for resource in &lists.resources {
+            match (resource.get("uri").and_then(Value::as_str), resource) {
+                (Some(uri), Value::Object(definition)) => offer
+                    .resources
+                    .push(NewResource { uri: uri.to_owned(), definition: definition.clone() }),
+                _ => {
+                    tracing::warn!(server = %server, "native server listed a resource without a uri; skipped")
+                }
+            }
+        }
+        for template in &lists.templates {
+            let text = template.get("uriTemplate").and_then(Value::as_str).unwrap_or_default();
+            match (UriTemplate::parse(text), template) {
+                (Ok(parsed), Value::Object(definition)) => offer
+                    .templates
+                    .push(NewTemplate { template: parsed, definition: definition.clone() }),
+                (Err(err), _) => {
+                    tracing::warn!(server = %server, error = %err, "native resource template skipped")
+                }
+                _ => {}
+            }
+        }
+        for prompt in &lists.prompts {
+            let (Some(remote), Value::Object(definition)) =
+                (prompt.get("name").and_then(Value::as_str), prompt)
+            else {
+                tracing::warn!(server = %server, "native server listed a prompt without a name; skipped");
+                continue;
+            };
+            let arguments = prompt
+                .get("arguments")
+                .and_then(Value::as_array)
+                .map(|arguments| {
+                    arguments
+                        .iter()
+                        .filter_map(|a| {
+                            Some(PromptArgument {
+                                name: a.get("name")?.as_str()?.to_owned(),
+                                description: None,
+                                required: a.get("required").and_then(Value::as_bool) == Some(true),
+                            })
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            offer.prompts.push(NewPrompt {
+                remote: remote.to_owned(),
+                definition: definition.clone(),
+                arguments,
+            });
         }
         let backend = Arc::new(NativeBackend { servers: Arc::downgrade(self), index });
         let source = self.sources[index];
-        self.registry.install_native(source, tools, backend);
+        self.registry.install_native(source, offer, backend);
         self.metrics.register_tools(self.registry.tools_of(source).iter().map(|t| &**t));
+    }
+
+    /// Server `index` says the resource at `uri` changed.
+    fn resource_updated(&self, index: usize, uri: &str) {
+        self.registry.announce(&self.servers[index].spec.config.name, uri);
     }
 }
 
@@ -321,6 +467,78 @@ impl Backend for NativeBackend {
             match self.servers.upgrade() {
                 Some(servers) => servers.call(self.index, tool, arguments, events, progress).await,
                 None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
+            }
+        })
+    }
+
+    fn read_resource<'a>(&'a self, uri: &'a str, events: EventSink) -> OpFuture<'a> {
+        let params = json!({ "uri": uri });
+        self.operation("resources/read", params, events, move || Failure::resource_not_found(uri))
+    }
+
+    fn get_prompt<'a>(
+        &'a self,
+        prompt: &'a str,
+        arguments: Map<String, Value>,
+        events: EventSink,
+    ) -> OpFuture<'a> {
+        let params = json!({ "name": prompt, "arguments": arguments });
+        self.operation("prompts/get", params, events, move || {
+            Failure::invalid_arguments(format!("native server refused prompt {prompt:?}"))
+        })
+    }
+
+    fn complete(&self, request: CompletionRequest) -> OpFuture<'_> {
+        let reference = match &request.reference {
+            CompletionRef::Prompt(name) => json!({ "type": "ref/prompt", "name": name }),
+            CompletionRef::ResourceTemplate(uri) => json!({ "type": "ref/resource", "uri": uri }),
+        };
+        let context: Map<String, Value> =
+            request.context.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+        let params = json!({
+            "ref": reference,
+            "argument": { "name": request.argument, "value": request.value },
+            "context": { "arguments": context },
+        });
+        self.operation("completion/complete", params, None, || {
+            Failure::invalid_arguments("native server refused the completion request")
+        })
+    }
+
+    fn subscribe(&self, uri: &str) {
+        // The server sends updates only for URIs it was asked about. The
+        // subscription is kept for the server's life: another client may
+        // subscribe later, and an update nobody listens to costs one line.
+        let (servers, index, uri) = (self.servers.clone(), self.index, uri.to_owned());
+        tokio::spawn(async move {
+            let Some(servers) = servers.upgrade() else { return };
+            let params = json!({ "uri": uri });
+            let done = servers
+                .operation(index, "resources/subscribe", params, None, || {
+                    Failure::resource_not_found(&uri)
+                })
+                .await;
+            if let OpOutput::Failure(failure) = done.output {
+                tracing::debug!(uri, error = %failure.message, "native server did not take the subscription");
+            }
+        });
+    }
+}
+
+impl NativeBackend {
+    fn operation<'a>(
+        &'a self,
+        method: &'static str,
+        params: Value,
+        events: EventSink,
+        not_found: impl FnOnce() -> Failure + Send + 'a,
+    ) -> OpFuture<'a> {
+        Box::pin(async move {
+            match self.servers.upgrade() {
+                Some(servers) => {
+                    servers.operation(self.index, method, params, events, not_found).await
+                }
+                None => FinishedOp::failed(Failure::host_error("the host is shutting down")),
             }
         })
     }
@@ -361,7 +579,15 @@ mod tests {
             input: InputSchema::unchecked(),
         };
         let backend = Arc::new(NativeBackend { servers: Weak::new(), index: 0 });
-        registry.install_component(component, vec![taken], backend, Duration::ZERO, false).unwrap();
+        registry
+            .install_component(
+                component,
+                NewOffer::tools(vec![taken]),
+                backend,
+                Duration::ZERO,
+                false,
+            )
+            .unwrap();
         let native = Arc::new(NativeServers {
             servers: config
                 .native

@@ -5,7 +5,7 @@
 //! | --- | --- | --- |
 //! | `closed` | up: initialized, tools listed, answering pings | forwarded to the server |
 //! | `open` | down: start failed, connection lost or a ping unanswered; waiting out the backoff | an `isError` result at once, naming the server, its state and the last error |
-//! | `half_open` | being (re)started: the trial is `initialize` + `tools/list` | the same fast `isError` result |
+//! | `half_open` | being (re)started: the trial is `initialize` and its lists | the same fast `isError` result |
 //!
 //! - A successful trial closes the circuit; a failed one opens it again.
 //! - The wait before attempt `n` is `restart_backoff_ms * 2^(n-1)`, capped at
@@ -174,9 +174,11 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
             status.next_attempt = None;
         }
         let reason = match start(&slot).await {
-            Ok((launched, client, tools)) => {
+            Ok((launched, client, lists)) => {
                 let Some(native) = servers.upgrade() else { return };
-                native.install_tools(index, &tools);
+                let tools = lists.tools.len();
+                let capabilities = lists.capabilities.clone();
+                native.install_lists(index, lists);
                 failures = 0;
                 {
                     let mut status = slot.status();
@@ -187,9 +189,9 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
                 }
                 native.metrics.set_native_server_up(&name, true);
                 native.metrics.set_circuit_open(&name, false);
-                tracing::info!(server = %name, container = ?launched.container, tools = tools.len(), "native server up");
+                tracing::info!(server = %name, container = ?launched.container, tools, "native server up");
                 drop(native);
-                let reason = watch(&servers, &slot, index, &client).await;
+                let reason = watch(&servers, &slot, index, &client, &capabilities).await;
                 client.close(&reason);
                 let reason = match launched.stderr_summary() {
                     Some(stderr) => format!("{reason}; stderr: {stderr}"),
@@ -226,9 +228,10 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
     }
 }
 
-/// Launches the server and runs the trial: `initialize` and `tools/list`
-/// within `start_timeout_ms`.
-async fn start(slot: &ServerSlot) -> Result<(Launched, Arc<Client>, Vec<Value>), String> {
+/// Launches the server and runs the trial: `initialize` and the lists it
+/// declares (`tools/list`, and `resources/list`, `resources/templates/list`
+/// and `prompts/list` when it offers them) within `start_timeout_ms`.
+async fn start(slot: &ServerSlot) -> Result<(Launched, Arc<Client>, Lists), String> {
     let config = &slot.spec.config;
     let mut launched = launcher::launch(&slot.spec)
         .map_err(|err| describe_launch_error(&slot.spec, &err.to_string()))?;
@@ -240,13 +243,14 @@ async fn start(slot: &ServerSlot) -> Result<(Launched, Arc<Client>, Vec<Value>),
     let client = Arc::new(Client::start(&config.name, stdout, stdin, max_message));
     let timeout = Duration::from_millis(config.start_timeout_ms);
     let trial = async {
-        client.initialize(timeout).await?;
-        client.list_tools(timeout).await
+        let initialized = client.initialize(timeout).await?;
+        let capabilities = initialized.get("capabilities").cloned().unwrap_or_default();
+        Lists::fetch(&client, capabilities, timeout).await
     };
     let err = match tokio::time::timeout(timeout, trial).await {
-        Ok(Ok(tools)) => return Ok((launched, client, tools)),
+        Ok(Ok(lists)) => return Ok((launched, client, lists)),
         Ok(Err(ClientError::Timeout { .. })) | Err(_) => format!(
-            "no answer to initialize and tools/list within {} ms (start_timeout_ms)",
+            "no answer to initialize and its lists within {} ms (start_timeout_ms)",
             timeout.as_millis()
         ),
         Ok(Err(err)) => err.to_string(),
@@ -300,23 +304,36 @@ async fn watch(
     slot: &ServerSlot,
     index: usize,
     client: &Client,
+    capabilities: &Value,
 ) -> String {
     let config = &slot.spec.config;
     let period = Duration::from_millis(config.health_interval_ms);
     let ping_timeout = Duration::from_millis(config.call_timeout_ms).min(MAX_PING_TIMEOUT);
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut updates = client.take_resource_updates();
     loop {
+        let update = async {
+            match &mut updates {
+                Some(updates) => updates.recv().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             reason = client.closed() => return format!("connection lost: {reason}"),
-            () = client.tools_changed().notified() => {
-                match client.list_tools(ping_timeout.max(Duration::from_secs(1))).await {
-                    Ok(tools) => {
+            () = client.lists_changed().notified() => {
+                let timeout = ping_timeout.max(Duration::from_secs(1));
+                match Lists::fetch(client, capabilities.clone(), timeout).await {
+                    Ok(lists) => {
                         let Some(native) = servers.upgrade() else { return "host stopping".into() };
-                        native.install_tools(index, &tools);
+                        native.install_lists(index, lists);
                     }
-                    Err(err) => return format!("tools/list after list_changed failed: {err}"),
+                    Err(err) => return format!("listing after list_changed failed: {err}"),
                 }
+            }
+            Some(uri) = update => {
+                let Some(native) = servers.upgrade() else { return "host stopping".into() };
+                native.resource_updated(index, &uri);
             }
             _ = ticks.tick() => {
                 if let Err(err) = client.ping(ping_timeout).await {
@@ -328,6 +345,42 @@ async fn watch(
                 }
             }
         }
+    }
+}
+
+/// What a native server offers, as it listed it.
+pub(super) struct Lists {
+    /// Its `initialize` result's `capabilities`.
+    pub capabilities: Value,
+    pub tools: Vec<Value>,
+    pub resources: Vec<Value>,
+    pub templates: Vec<Value>,
+    pub prompts: Vec<Value>,
+}
+
+impl Lists {
+    /// Lists what the server's `capabilities` say it offers.
+    async fn fetch(
+        client: &Client,
+        capabilities: Value,
+        timeout: Duration,
+    ) -> Result<Lists, ClientError> {
+        let offers = |capability: &str| capabilities.get(capability).is_some_and(Value::is_object);
+        let tools = client.list("tools/list", "tools", timeout).await?;
+        let (resources, templates) = if offers("resources") {
+            (
+                client.list("resources/list", "resources", timeout).await?,
+                client.list("resources/templates/list", "resourceTemplates", timeout).await?,
+            )
+        } else {
+            (Vec::new(), Vec::new())
+        };
+        let prompts = if offers("prompts") {
+            client.list("prompts/list", "prompts", timeout).await?
+        } else {
+            Vec::new()
+        };
+        Ok(Lists { capabilities, tools, resources, templates, prompts })
     }
 }
 

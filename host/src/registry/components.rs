@@ -5,7 +5,7 @@
 //! (directories, secrets, network rules) while the command starts, so a
 //! wrong grant stops it with an error naming the component. [`load`] then
 //! compiles the components one at a time, in config order, on a blocking
-//! thread, and installs each one's tools the moment it is ready; a
+//! thread, and installs what each offers the moment it is ready; a
 //! component that fails (not a component, a broken tool definition, a
 //! clashing name) is marked failed with the reason, and the others load and
 //! serve. Compiling one component already keeps every core busy most of the
@@ -19,13 +19,18 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
+use super::uri_template::{TemplateError, UriTemplate};
 use super::{
-    Backend, CallFuture, FinishedCall, NewTool, Registry, SourceId, SourceKind, ToolOutput,
+    Backend, CallFuture, Finished, FinishedCall, NewOffer, NewPrompt, NewResource, NewTemplate,
+    NewTool, OpFuture, OpOutput, Registry, SourceId, SourceKind, ToolOutput,
 };
 use crate::config::{BUILTIN_PREFIX, Config, ConfigError};
 use crate::metrics::Metrics;
 use crate::policy::Policy;
-use crate::sandbox::{Annotations, EventSink, LoadError, LoadedComponent, Sandbox, ToolDef};
+use crate::sandbox::{
+    Annotations, CompletionRequest, EventSink, LoadError, LoadedComponent, Offers, PromptDef,
+    ResourceDef, ResourceTemplateDef, Sandbox, ToolDef,
+};
 use crate::schema::InputSchema;
 
 /// A component whose grants are resolved, ready to compile.
@@ -64,9 +69,17 @@ pub enum ComponentError {
         /// What is wrong.
         error: crate::schema::SchemaError,
     },
-    /// A tool's exposed name is taken.
+    /// A resource template cannot be used.
+    #[error("component \"{component}\": {error}")]
+    Template {
+        /// The component's name.
+        component: String,
+        /// What is wrong.
+        error: TemplateError,
+    },
+    /// A name or URI is taken, or a URI is outside the namespace.
     #[error(transparent)]
-    Duplicate(#[from] super::DuplicateTool),
+    Install(#[from] super::InstallError),
 }
 
 /// Resolves every component's grants and adds it to `registry`, loading.
@@ -114,7 +127,7 @@ pub async fn load(
     for component in prepared {
         let (id, name) = (component.id, component.name.clone());
         let installed = match compile(component, sandbox.clone()).await {
-            Ok((component, tools)) => install(id, component, tools, sandbox, registry, metrics),
+            Ok((component, offer)) => install(id, component, offer, sandbox, registry, metrics),
             Err(err) => Err(err),
         };
         match installed {
@@ -137,24 +150,23 @@ pub async fn load(
     loaded
 }
 
-/// Reads and compiles a component, and describes its tools.
+/// Reads and compiles a component, and describes what it offers.
 async fn compile(
     component: Prepared,
     sandbox: Arc<Sandbox>,
-) -> Result<(LoadedComponent, Vec<NewTool>), ComponentError> {
+) -> Result<(LoadedComponent, NewOffer), ComponentError> {
     let Prepared { name, path, policy, .. } = component;
     let wasm = read(&name, &path)?;
     let loaded = sandbox.load(&name, wasm, policy).await?;
-    let tools =
-        loaded.tools().iter().map(|def| new_tool(&name, def)).collect::<Result<Vec<_>, _>>()?;
-    Ok((loaded, tools))
+    let offer = new_offer(&name, loaded.offers())?;
+    Ok((loaded, offer))
 }
 
-/// Installs a compiled component's tools in the registry.
+/// Installs a compiled component's offer in the registry.
 fn install(
     id: SourceId,
     component: LoadedComponent,
-    tools: Vec<NewTool>,
+    offer: NewOffer,
     sandbox: &Arc<Sandbox>,
     registry: &Registry,
     metrics: &Metrics,
@@ -164,7 +176,7 @@ fn install(
     let component = Arc::new(component);
     let backend =
         Arc::new(ComponentBackend { sandbox: sandbox.clone(), component: component.clone() });
-    registry.install_component(id, tools, backend, compile_time, from_cache)?;
+    registry.install_component(id, offer, backend, compile_time, from_cache)?;
     metrics.register_tools(registry.tools_of(id).iter().map(|t| &**t));
     Ok(component)
 }
@@ -182,7 +194,7 @@ fn read(component: &str, path: &Path) -> Result<Cow<'static, [u8]>, ComponentErr
                 source: std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!(
-                        "no built-in tool {builtin:?} (built-in: fs, text, conformance, fetch)"
+                        "no built-in tool {builtin:?} (built-in: fs, text, conformance, fetch, notes)"
                     ),
                 ),
             });
@@ -191,6 +203,23 @@ fn read(component: &str, path: &Path) -> Result<Cow<'static, [u8]>, ComponentErr
         component: component.to_owned(),
         path: path.to_owned(),
         source,
+    })
+}
+
+/// What a component offers, as MCP objects, schemas and templates parsed.
+fn new_offer(component: &str, offers: &Offers) -> Result<NewOffer, ComponentError> {
+    let template_error =
+        |error| ComponentError::Template { component: component.to_owned(), error };
+    Ok(NewOffer {
+        tools: offers.tools.iter().map(|def| new_tool(component, def)).collect::<Result<_, _>>()?,
+        resources: offers.resources.iter().map(new_resource).collect(),
+        templates: offers
+            .templates
+            .iter()
+            .map(|def| new_template(def).map_err(template_error))
+            .collect::<Result<_, _>>()?,
+        prompts: offers.prompts.iter().map(new_prompt).collect(),
+        completes: offers.completion,
     })
 }
 
@@ -220,6 +249,62 @@ fn new_tool(component: &str, def: &ToolDef) -> Result<NewTool, ComponentError> {
     Ok(NewTool { remote: def.name.clone(), definition: tool, input })
 }
 
+/// Inserts `key` when `value` is set.
+fn optional(map: &mut Map<String, Value>, key: &str, value: &Option<String>) {
+    if let Some(value) = value {
+        map.insert(key.into(), value.clone().into());
+    }
+}
+
+/// A component's resource as an MCP `Resource` object.
+fn new_resource(def: &ResourceDef) -> NewResource {
+    let mut resource = Map::new();
+    resource.insert("uri".into(), def.uri.clone().into());
+    resource.insert("name".into(), def.name.clone().into());
+    optional(&mut resource, "title", &def.title);
+    optional(&mut resource, "description", &def.description);
+    optional(&mut resource, "mimeType", &def.mime_type);
+    if let Some(size) = def.size {
+        resource.insert("size".into(), size.into());
+    }
+    NewResource { uri: def.uri.clone(), definition: resource }
+}
+
+/// A component's resource template as an MCP `ResourceTemplate` object.
+fn new_template(def: &ResourceTemplateDef) -> Result<NewTemplate, TemplateError> {
+    let template = UriTemplate::parse(&def.uri_template)?;
+    let mut definition = Map::new();
+    definition.insert("uriTemplate".into(), def.uri_template.clone().into());
+    definition.insert("name".into(), def.name.clone().into());
+    optional(&mut definition, "title", &def.title);
+    optional(&mut definition, "description", &def.description);
+    optional(&mut definition, "mimeType", &def.mime_type);
+    Ok(NewTemplate { template, definition })
+}
+
+/// A component's prompt as an MCP `Prompt` object.
+fn new_prompt(def: &PromptDef) -> NewPrompt {
+    let mut prompt = Map::new();
+    prompt.insert("name".into(), def.name.clone().into());
+    optional(&mut prompt, "title", &def.title);
+    optional(&mut prompt, "description", &def.description);
+    if !def.arguments.is_empty() {
+        let arguments: Vec<Value> = def
+            .arguments
+            .iter()
+            .map(|argument| {
+                let mut map = Map::new();
+                map.insert("name".into(), argument.name.clone().into());
+                optional(&mut map, "description", &argument.description);
+                map.insert("required".into(), argument.required.into());
+                Value::Object(map)
+            })
+            .collect();
+        prompt.insert("arguments".into(), arguments.into());
+    }
+    NewPrompt { remote: def.name.clone(), definition: prompt, arguments: def.arguments.clone() }
+}
+
 fn annotations(a: &Annotations) -> Option<Value> {
     let hints = [
         ("readOnlyHint", a.read_only),
@@ -232,10 +317,25 @@ fn annotations(a: &Annotations) -> Option<Value> {
     (!map.is_empty()).then_some(Value::Object(map))
 }
 
-/// Calls a component's tools, each in a fresh instance.
+/// Runs a component's tools, resource reads, prompts and completions,
+/// each in a fresh instance.
 pub struct ComponentBackend {
     sandbox: Arc<Sandbox>,
     component: Arc<LoadedComponent>,
+}
+
+/// A finished operation from a sandbox report.
+fn finished<T>(
+    report: crate::sandbox::Report<T>,
+    wrap: impl FnOnce(T) -> OpOutput,
+) -> Finished<OpOutput> {
+    Finished {
+        outcome: report.outcome,
+        output: OpOutput::from_result(report.result, wrap),
+        fuel: report.fuel_consumed,
+        elapsed: report.elapsed,
+        stdio: report.stdio,
+    }
 }
 
 impl Backend for ComponentBackend {
@@ -260,5 +360,37 @@ impl Backend for ComponentBackend {
                 stdio: report.stdio,
             }
         })
+    }
+
+    fn read_resource<'a>(&'a self, uri: &'a str, events: EventSink) -> OpFuture<'a> {
+        Box::pin(async move {
+            let report = self.sandbox.read_resource(&self.component, uri, events).await;
+            finished(report, OpOutput::Resource)
+        })
+    }
+
+    fn get_prompt<'a>(
+        &'a self,
+        prompt: &'a str,
+        arguments: Map<String, Value>,
+        events: EventSink,
+    ) -> OpFuture<'a> {
+        Box::pin(async move {
+            let arguments = Value::Object(arguments).to_string();
+            let report = self.sandbox.get_prompt(&self.component, prompt, &arguments, events).await;
+            finished(report, OpOutput::Prompt)
+        })
+    }
+
+    fn complete(&self, request: CompletionRequest) -> OpFuture<'_> {
+        Box::pin(async move {
+            let report = self.sandbox.complete(&self.component, request).await;
+            finished(report, OpOutput::Completion)
+        })
+    }
+
+    fn subscribe(&self, _uri: &str) {
+        // A component announces its updates through `resource-updated`
+        // whether or not anyone subscribed.
     }
 }

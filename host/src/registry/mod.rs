@@ -1,159 +1,89 @@
-//! The catalogue of tools: every tool of every backend behind one seam.
+//! The catalogue: every tool, resource, resource template and prompt of
+//! every backend behind one seam.
 //!
 //! A *source* is one configured component or native server. A source
-//! installs its tools here, and the MCP layer lists them, resolves a call's
-//! tool once ([`Registry::resolve`]) and calls it through the
-//! [`ToolEntry`], whatever backend serves it ([`Backend`]): the sandbox for
-//! components ([`components`]), a supervised process for native servers
-//! ([`crate::native`]). Every call ends as one [`FinishedCall`].
+//! installs what it offers here ([`NewOffer`]), and the MCP layer lists it,
+//! resolves a request's target once ([`Registry::resolve`] and friends) and
+//! reaches it through the entry, whatever backend serves it ([`Backend`]):
+//! the sandbox for components ([`components`]), a supervised process for
+//! native servers ([`crate::native`]). Every operation ends as one
+//! [`Finished`].
 //!
 //! Naming and collisions:
 //!
-//! - A tool is exposed as `<namespace>_<tool>`; a component's namespace is
-//!   its name unless the config says otherwise (`""` exposes bare names), a
-//!   native server's is always its name.
-//! - Names are unique across the host, never shadowed. A component whose
-//!   tool takes a name another component exposes fails to load with an
-//!   error naming both. Components win over native servers: a native tool
-//!   holding a name a component then exposes is withdrawn and listed as
-//!   refused, and a native server cannot take a name already taken.
+//! - A tool or prompt is exposed as `<namespace>_<name>`; a component's
+//!   namespace is its name unless the config says otherwise (`""` exposes
+//!   bare names), a native server's is always its name.
+//! - Resource URIs are the source's own, never rewritten (clients and
+//!   guests pass them around in content). A component's URIs and templates
+//!   must use its namespace as their scheme (`notes://...` for namespace
+//!   `notes`, with `_` written `-`), so a component cannot serve another's
+//!   URIs; a component with the empty namespace may use any scheme.
+//! - Names and URIs are unique across the host, never shadowed. A
+//!   component that offers one another component offers fails to load with
+//!   an error naming both. Components win over native servers: a native
+//!   item holding a name or URI a component then offers is withdrawn and
+//!   listed as refused, and a native server cannot take one already taken.
+//! - A URI is read from the resource of that URI, else from the first
+//!   template (in source order) whose family it is in.
 //!
 //! The catalogue changes while serving: components finish loading one by
-//! one after the server starts, native servers' tools come, change and go.
+//! one after the server starts, native servers' lists come, change and go.
 //! Each change is a new immutable [`Catalog`] snapshot, swapped in
 //! atomically, so a lookup never waits for a writer; [`Registry::changes`]
-//! tells listeners (the `list_changed` notifications) that one happened.
+//! tells listeners (the `list_changed` notifications) that one happened,
+//! and [`Catalog::revisions`] which lists changed.
 
 pub mod components;
+mod entries;
+pub mod uri_template;
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::pin::Pin;
+use std::ops::Bound;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use serde_json::value::RawValue;
-use serde_json::{Map, Value};
-use tokio::sync::watch;
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
 
-use crate::call::{CallOutcome, Failure};
-use crate::sandbox::{CapturedStdio, EventSink, ToolResult};
-use crate::schema::InputSchema;
+pub use self::entries::*;
+use self::uri_template::scheme;
+use crate::call::Failure;
 
-/// What a tool call produced, in the form its backend returned it; it is
-/// serialized to MCP JSON once, on the way out.
-#[derive(Debug)]
-pub enum ToolOutput {
-    /// A component's result, checked by the sandbox.
-    Component(ToolResult),
-    /// A native server's `CallToolResult` members (`content`,
-    /// `structuredContent`, `isError`), as the server sent them.
-    Native(Map<String, Value>),
-    /// The call did not produce the tool's own result.
-    Failure(Failure),
-}
-
-/// Everything about one finished call, whichever backend ran it.
-#[derive(Debug)]
-pub struct FinishedCall {
-    /// How it ended.
-    pub outcome: CallOutcome,
-    /// What to return to the client.
-    pub output: ToolOutput,
-    /// Fuel the guest consumed (0 for native servers).
-    pub fuel: u64,
-    /// Time the backend took, queueing included.
-    pub elapsed: Duration,
-    /// What a component wrote to stdout and stderr.
-    pub stdio: CapturedStdio,
-}
-
-impl FinishedCall {
-    /// A call that ended in `failure` without reaching a backend.
-    pub fn failed(failure: Failure) -> FinishedCall {
-        FinishedCall {
-            outcome: failure.outcome,
-            output: ToolOutput::Failure(failure),
-            fuel: 0,
-            elapsed: Duration::ZERO,
-            stdio: CapturedStdio::default(),
-        }
-    }
-}
-
-/// The future of one backend call.
-pub type CallFuture<'a> = Pin<Box<dyn Future<Output = FinishedCall> + Send + 'a>>;
-
-/// What runs a source's tools.
-pub trait Backend: Send + Sync {
-    /// Calls `tool` (the name the source knows it by) with checked
-    /// `arguments`. Guest log and progress messages go to `events`;
-    /// `progress` says whether the client asked for progress. Every failure
-    /// is a classified [`FinishedCall`], never an error.
-    fn call<'a>(
-        &'a self,
-        tool: &'a str,
-        arguments: Value,
-        events: EventSink,
-        progress: bool,
-    ) -> CallFuture<'a>;
-}
-
-/// One exposed tool.
-pub struct ToolEntry {
-    /// The name clients call it by.
-    pub name: Arc<str>,
-    /// The name its source knows it by.
-    pub remote: Box<str>,
-    /// The component or native server that serves it.
-    pub source: Arc<str>,
-    /// The MCP `Tool` object, under the exposed name, serialized once.
-    pub definition: Box<RawValue>,
-    /// Its compiled `inputSchema`.
-    pub input: InputSchema,
-    backend: Arc<dyn Backend>,
-}
-
-impl std::fmt::Debug for ToolEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ToolEntry")
-            .field("name", &self.name)
-            .field("source", &self.source)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ToolEntry {
-    /// Calls the tool with arguments already checked against its schema.
-    pub fn call(&self, arguments: Value, events: EventSink, progress: bool) -> CallFuture<'_> {
-        self.backend.call(&self.remote, arguments, events, progress)
-    }
-}
-
-/// A tool a source offers, before it is installed.
-pub struct NewTool {
-    /// The name the source knows it by.
-    pub remote: String,
-    /// The MCP `Tool` object; its `name` is replaced by the exposed name.
-    pub definition: Map<String, Value>,
-    /// Its compiled `inputSchema`.
-    pub input: InputSchema,
-}
-
-/// Why a component's tools could not be installed.
+/// Why a component's offer could not be installed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error(
-    "tool name {name:?} is exposed by both component \"{first}\" and component \"{second}\"; \
-     give one of them a different namespace"
-)]
-pub struct DuplicateTool {
-    /// The clashing exposed name.
-    pub name: String,
-    /// The component that exposed it first.
-    pub first: String,
-    /// The component that tried to expose it too.
-    pub second: String,
+pub enum InstallError {
+    /// Another component offers the same name or URI.
+    #[error(
+        "{kind} {name:?} is offered by both component \"{first}\" and component \"{second}\"; \
+         give one of them a different namespace"
+    )]
+    Duplicate {
+        /// `tool`, `prompt`, `resource` or `resource template`.
+        kind: &'static str,
+        /// The clashing exposed name or URI.
+        name: String,
+        /// The component that offered it first.
+        first: String,
+        /// The component that tried to offer it too.
+        second: String,
+    },
+    /// A resource URI or template outside the component's namespace.
+    #[error(
+        "component \"{component}\": {kind} {uri:?} is outside its namespace: \
+         its URIs must start with \"{scheme}:\" (the scheme is the component's namespace)"
+    )]
+    OutsideNamespace {
+        /// The component.
+        component: String,
+        /// `resource` or `resource template`.
+        kind: &'static str,
+        /// The URI or template.
+        uri: String,
+        /// The scheme it must use.
+        scheme: String,
+    },
 }
 
 /// A source's handle in the registry.
@@ -170,9 +100,10 @@ impl SourceId {
 /// What kind of source, for naming and precedence.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SourceKind {
-    /// A wasm component with this tool namespace.
+    /// A wasm component with this namespace.
     Component {
-        /// The prefix of its tools' exposed names (`""`: bare names).
+        /// The prefix of its tools' and prompts' exposed names and the
+        /// scheme of its URIs (`""`: bare names, any scheme).
         namespace: String,
     },
     /// A native MCP server (its namespace is its name).
@@ -182,7 +113,7 @@ pub enum SourceKind {
 /// Where a source stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceState {
-    /// A component still compiling; calls to it wait.
+    /// A component still compiling; requests for it wait.
     Loading,
     /// Serving (a native server may still be starting: see its own state).
     Ready,
@@ -201,7 +132,13 @@ pub struct SourceStatus {
     pub state: SourceState,
     /// Its exposed tools, by name.
     pub tools: Vec<Arc<str>>,
-    /// Tools refused because their name was taken.
+    /// Its exposed prompts, by name.
+    pub prompts: Vec<Arc<str>>,
+    /// Its resources' URIs.
+    pub resources: Vec<Arc<str>>,
+    /// Its resource templates.
+    pub templates: Vec<String>,
+    /// Names and URIs refused because another source had them.
     pub refused: Vec<String>,
     /// Time to compile (or load from the cache), for a loaded component.
     pub compile_time: Option<Duration>,
@@ -209,38 +146,76 @@ pub struct SourceStatus {
     pub from_cache: bool,
 }
 
-/// The outcome of a name lookup.
+/// The outcome of a lookup.
 #[derive(Debug)]
-pub enum Lookup {
-    /// The tool.
-    Found(Arc<ToolEntry>),
-    /// No tool of that name yet, but this component, still loading, may
-    /// expose it.
+pub enum Lookup<T = Arc<ToolEntry>> {
+    /// Found.
+    Found(T),
+    /// Not there yet, but this component, still loading, may offer it.
     Loading {
         /// The component.
         component: Arc<str>,
-        /// How long a call may wait for it (its `queue_timeout_ms`).
+        /// How long a request may wait for it (its `queue_timeout_ms`).
         queue_timeout: Duration,
     },
-    /// No tool of that name, and no loading component could expose it.
+    /// Not there, and no loading component could offer it.
     Unknown,
 }
 
-/// One immutable view of every exposed tool.
+/// What serves a resource URI.
+#[derive(Clone)]
+pub enum ResourceTarget {
+    /// A listed resource.
+    Resource(Arc<ResourceEntry>),
+    /// A template whose family the URI is in.
+    Template(Arc<TemplateEntry>),
+}
+
+impl ResourceTarget {
+    /// Who serves it.
+    pub fn served(&self) -> &Served {
+        match self {
+            ResourceTarget::Resource(entry) => &entry.served,
+            ResourceTarget::Template(entry) => &entry.served,
+        }
+    }
+}
+
+/// How many times each list has changed; clients are told of each change.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Revisions {
+    /// The tool list.
+    pub tools: u64,
+    /// The resource and resource template lists.
+    pub resources: u64,
+    /// The prompt list.
+    pub prompts: u64,
+}
+
+/// One immutable view of everything exposed.
 #[derive(Default)]
 pub struct Catalog {
     tools: BTreeMap<Arc<str>, Arc<ToolEntry>>,
+    prompts: BTreeMap<Arc<str>, Arc<PromptEntry>>,
+    resources: BTreeMap<Arc<str>, Arc<ResourceEntry>>,
+    templates: Vec<Arc<TemplateEntry>>,
     /// Components still loading: (name, namespace, queue timeout).
     loading: Vec<(Arc<str>, String, Duration)>,
-    /// Counts the changes of the tool list itself (names and definitions),
-    /// which clients are told of; loading progress alone does not count.
-    revision: u64,
+    revisions: Revisions,
+}
+
+/// The entries of `map` from the first key `>= after` on.
+fn from_key<'a, T>(
+    map: &'a BTreeMap<Arc<str>, T>,
+    after: &str,
+) -> impl Iterator<Item = &'a T> + use<'a, T> {
+    map.range::<str, _>((Bound::Included(after), Bound::Unbounded)).map(|(_, entry)| entry)
 }
 
 impl Catalog {
-    /// The number of changes to the tool list so far.
-    pub fn revision(&self) -> u64 {
-        self.revision
+    /// How many times each list has changed.
+    pub fn revisions(&self) -> Revisions {
+        self.revisions
     }
 
     /// Every exposed tool, ordered by name.
@@ -250,9 +225,7 @@ impl Catalog {
 
     /// The tools from the first name `>= after` on, ordered by name.
     pub fn tools_from(&self, after: &str) -> impl Iterator<Item = &Arc<ToolEntry>> {
-        self.tools
-            .range::<str, _>((std::ops::Bound::Included(after), std::ops::Bound::Unbounded))
-            .map(|(_, entry)| entry)
+        from_key(&self.tools, after)
     }
 
     /// The tool exposed as `name`.
@@ -260,20 +233,82 @@ impl Catalog {
         self.tools.get(name)
     }
 
-    /// Whether components are still loading (the list is incomplete).
+    /// Every exposed prompt, ordered by name.
+    pub fn prompts(&self) -> impl ExactSizeIterator<Item = &Arc<PromptEntry>> {
+        self.prompts.values()
+    }
+
+    /// The prompts from the first name `>= after` on, ordered by name.
+    pub fn prompts_from(&self, after: &str) -> impl Iterator<Item = &Arc<PromptEntry>> {
+        from_key(&self.prompts, after)
+    }
+
+    /// The prompt exposed as `name`.
+    pub fn prompt(&self, name: &str) -> Option<&Arc<PromptEntry>> {
+        self.prompts.get(name)
+    }
+
+    /// Every resource, ordered by URI.
+    pub fn resources(&self) -> impl ExactSizeIterator<Item = &Arc<ResourceEntry>> {
+        self.resources.values()
+    }
+
+    /// The resources from the first URI `>= after` on, ordered by URI.
+    pub fn resources_from(&self, after: &str) -> impl Iterator<Item = &Arc<ResourceEntry>> {
+        from_key(&self.resources, after)
+    }
+
+    /// Every resource template, in source order.
+    pub fn templates(&self) -> &[Arc<TemplateEntry>] {
+        &self.templates
+    }
+
+    /// The template written exactly `template`.
+    pub fn template(&self, template: &str) -> Option<&Arc<TemplateEntry>> {
+        self.templates.iter().find(|entry| entry.template.as_str() == template)
+    }
+
+    /// Whether components are still loading (the lists are incomplete).
     pub fn is_loading(&self) -> bool {
         !self.loading.is_empty()
     }
 
-    fn lookup(&self, name: &str) -> Lookup {
-        if let Some(entry) = self.tools.get(name) {
-            return Lookup::Found(entry.clone());
+    /// What serves `uri`.
+    pub fn resource_target(&self, uri: &str) -> Option<ResourceTarget> {
+        if let Some(entry) = self.resources.get(uri) {
+            return Some(ResourceTarget::Resource(entry.clone()));
         }
-        let owner = self.loading.iter().find(|(_, namespace, _)| {
-            namespace.is_empty()
-                || name.strip_prefix(namespace.as_str()).is_some_and(|rest| rest.starts_with('_'))
-        });
-        match owner {
+        self.templates
+            .iter()
+            .find(|entry| entry.template.matches(uri))
+            .map(|entry| ResourceTarget::Template(entry.clone()))
+    }
+
+    fn lookup(&self, name: &str) -> Lookup {
+        match self.tools.get(name) {
+            Some(entry) => Lookup::Found(entry.clone()),
+            None => self.loading_owner(|namespace| name_in(namespace, name)),
+        }
+    }
+
+    fn lookup_prompt(&self, name: &str) -> Lookup<Arc<PromptEntry>> {
+        match self.prompts.get(name) {
+            Some(entry) => Lookup::Found(entry.clone()),
+            None => self.loading_owner(|namespace| name_in(namespace, name)),
+        }
+    }
+
+    fn lookup_resource(&self, uri: &str) -> Lookup<ResourceTarget> {
+        match self.resource_target(uri) {
+            Some(target) => Lookup::Found(target),
+            None => self.loading_owner(|namespace| uri_in(namespace, uri)),
+        }
+    }
+
+    /// `Loading` for the first loading component whose namespace `owns`
+    /// the name, else `Unknown`.
+    fn loading_owner<T>(&self, owns: impl Fn(&str) -> bool) -> Lookup<T> {
+        match self.loading.iter().find(|(_, namespace, _)| owns(namespace)) {
             Some((component, _, queue_timeout)) => {
                 Lookup::Loading { component: component.clone(), queue_timeout: *queue_timeout }
             }
@@ -282,19 +317,75 @@ impl Catalog {
     }
 }
 
+/// Whether an exposed tool or prompt name is under `namespace`.
+fn name_in(namespace: &str, name: &str) -> bool {
+    namespace.is_empty() || name.strip_prefix(namespace).is_some_and(|rest| rest.starts_with('_'))
+}
+
+/// The URI scheme of a component's namespace: the namespace with `_`
+/// written `-` (schemes have no `_`).
+pub fn namespace_scheme(namespace: &str) -> String {
+    namespace.replace('_', "-")
+}
+
+/// Whether a URI (or a template's literal start) is under `namespace`.
+fn uri_in(namespace: &str, uri: &str) -> bool {
+    namespace.is_empty() || scheme(uri).is_some_and(|s| s == namespace_scheme(namespace))
+}
+
+/// What one source exposes.
+#[derive(Default)]
+struct Exposed {
+    tools: Vec<Arc<ToolEntry>>,
+    prompts: Vec<Arc<PromptEntry>>,
+    resources: Vec<Arc<ResourceEntry>>,
+    templates: Vec<Arc<TemplateEntry>>,
+}
+
+impl Exposed {
+    /// Every name and URI, with its kind.
+    fn keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
+        let tools = self.tools.iter().map(|t| ("tool", &*t.name));
+        let prompts = self.prompts.iter().map(|p| ("prompt", &*p.name));
+        let resources = self.resources.iter().map(|r| ("resource", &*r.uri));
+        let templates = self.templates.iter().map(|t| ("resource template", t.template.as_str()));
+        tools.chain(prompts).chain(resources).chain(templates)
+    }
+
+    fn has(&self, kind: &str, key: &str) -> bool {
+        self.keys().any(|(k, name)| k == kind && name == key)
+    }
+
+    /// Withdraws the item `kind`/`key`, if this source has it.
+    fn withdraw(&mut self, kind: &str, key: &str) -> bool {
+        let before = self.len();
+        match kind {
+            "tool" => self.tools.retain(|t| &*t.name != key),
+            "prompt" => self.prompts.retain(|p| &*p.name != key),
+            "resource" => self.resources.retain(|r| &*r.uri != key),
+            _ => self.templates.retain(|t| t.template.as_str() != key),
+        }
+        self.len() != before
+    }
+
+    fn len(&self) -> usize {
+        self.tools.len() + self.prompts.len() + self.resources.len() + self.templates.len()
+    }
+}
+
 struct Source {
     name: Arc<str>,
     kind: SourceKind,
     state: SourceState,
     queue_timeout: Duration,
-    tools: Vec<Arc<ToolEntry>>,
+    exposed: Exposed,
     refused: Vec<String>,
     compile_time: Option<Duration>,
     from_cache: bool,
 }
 
 impl Source {
-    /// The prefix of its tools' exposed names.
+    /// The prefix of its tools' and prompts' exposed names.
     fn namespace(&self) -> &str {
         match &self.kind {
             SourceKind::Component { namespace } => namespace,
@@ -308,6 +399,7 @@ pub struct Registry {
     catalog: ArcSwap<Catalog>,
     sources: Mutex<Vec<Source>>,
     changes: watch::Sender<u64>,
+    updates: broadcast::Sender<Arc<str>>,
 }
 
 impl Default for Registry {
@@ -323,12 +415,13 @@ impl Registry {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             sources: Mutex::new(Vec::new()),
             changes: watch::Sender::new(0),
+            updates: broadcast::channel(256).0,
         }
     }
 
     /// Adds a source: a component starts [`SourceState::Loading`], a native
-    /// server [`SourceState::Ready`] with no tools. `queue_timeout` bounds
-    /// how long a call waits for a loading component.
+    /// server [`SourceState::Ready`] with nothing exposed. `queue_timeout`
+    /// bounds how long a request waits for a loading component.
     pub fn add_source(&self, name: &str, kind: SourceKind, queue_timeout: Duration) -> SourceId {
         let mut sources = self.lock();
         let state = match kind {
@@ -340,7 +433,7 @@ impl Registry {
             kind,
             state,
             queue_timeout,
-            tools: Vec::new(),
+            exposed: Exposed::default(),
             refused: Vec::new(),
             compile_time: None,
             from_cache: false,
@@ -350,53 +443,73 @@ impl Registry {
         id
     }
 
-    /// Installs a loaded component's tools, all or none: a name another
-    /// component exposes fails it (and the error is returned); a name a
-    /// native server holds is taken from it.
+    /// Installs a loaded component's offer, all or none: a URI outside its
+    /// namespace, or a name or URI another component offers, fails it (and
+    /// the error is returned); one a native server holds is taken from it.
     pub fn install_component(
         &self,
         id: SourceId,
-        tools: Vec<NewTool>,
+        offer: NewOffer,
         backend: Arc<dyn Backend>,
         compile_time: Duration,
         from_cache: bool,
-    ) -> Result<(), DuplicateTool> {
+    ) -> Result<(), InstallError> {
         let mut sources = self.lock();
         let name = sources[id.0].name.clone();
-        let entries = entries(&name, sources[id.0].namespace(), tools, &backend);
-        for entry in &entries {
-            for (index, other) in sources.iter().enumerate() {
-                if index == id.0 || !other.tools.iter().any(|t| t.name == entry.name) {
-                    continue;
-                }
-                if matches!(other.kind, SourceKind::Component { .. }) {
-                    let error = DuplicateTool {
-                        name: entry.name.to_string(),
-                        first: other.name.to_string(),
-                        second: name.to_string(),
-                    };
-                    sources[id.0].state = SourceState::Failed(error.to_string());
-                    self.publish(&sources);
-                    return Err(error);
-                }
+        let namespace = sources[id.0].namespace().to_owned();
+        let failed = |sources: &mut Vec<Source>, error: InstallError| {
+            sources[id.0].state = SourceState::Failed(error.to_string());
+            self.publish(sources);
+            Err(error)
+        };
+        let outside = offer
+            .resources
+            .iter()
+            .map(|r| ("resource", r.uri.as_str()))
+            .chain(offer.templates.iter().map(|t| ("resource template", t.template.as_str())))
+            .find(|(_, uri)| !uri_in(&namespace, uri));
+        if let Some((kind, uri)) = outside {
+            let error = InstallError::OutsideNamespace {
+                component: name.to_string(),
+                kind,
+                uri: uri.to_owned(),
+                scheme: namespace_scheme(&namespace),
+            };
+            return failed(&mut sources, error);
+        }
+        let exposed = expose(&name, &namespace, offer, &backend);
+        for (kind, key) in exposed.keys() {
+            let clash = sources.iter().enumerate().find(|(index, other)| {
+                *index != id.0
+                    && matches!(other.kind, SourceKind::Component { .. })
+                    && other.exposed.has(kind, key)
+            });
+            if let Some((_, other)) = clash {
+                let error = InstallError::Duplicate {
+                    kind,
+                    name: key.to_owned(),
+                    first: other.name.to_string(),
+                    second: name.to_string(),
+                };
+                return failed(&mut sources, error);
             }
         }
-        for entry in &entries {
+        for (kind, key) in exposed.keys() {
             for other in sources.iter_mut().filter(|s| s.kind == SourceKind::Native) {
-                if let Some(at) = other.tools.iter().position(|t| t.name == entry.name) {
+                if other.exposed.withdraw(kind, key) {
                     tracing::error!(
                         server = %other.name,
-                        tool = %entry.name,
+                        kind,
+                        name = key,
                         component = %name,
-                        "native tool withdrawn: component \"{name}\" exposes the same name"
+                        "native {kind} withdrawn: component \"{name}\" offers the same"
                     );
-                    other.tools.remove(at);
-                    other.refused.push(entry.name.to_string());
+                    other.refused.push(key.to_owned());
                 }
             }
         }
         let source = &mut sources[id.0];
-        source.tools = entries;
+        source.exposed = exposed;
         source.state = SourceState::Ready;
         source.compile_time = Some(compile_time);
         source.from_cache = from_cache;
@@ -408,50 +521,57 @@ impl Registry {
     pub fn fail(&self, id: SourceId, why: String) {
         let mut sources = self.lock();
         sources[id.0].state = SourceState::Failed(why);
-        sources[id.0].tools.clear();
+        sources[id.0].exposed = Exposed::default();
         self.publish(&sources);
     }
 
-    /// Replaces a native server's tools with `tools`; names already taken
-    /// (by a component, another server, or twice in `tools`) are refused and
-    /// returned. Listeners hear of it only when the exposed set differs.
+    /// Replaces a native server's offer with `offer`; names and URIs
+    /// already taken (by a component, another server, or twice in `offer`)
+    /// are refused and returned. Listeners hear of it only when what is
+    /// exposed differs.
     pub fn install_native(
         &self,
         id: SourceId,
-        tools: Vec<NewTool>,
+        offer: NewOffer,
         backend: Arc<dyn Backend>,
     ) -> Vec<String> {
         let mut sources = self.lock();
         let name = sources[id.0].name.clone();
-        let mut kept: Vec<Arc<ToolEntry>> = Vec::new();
+        let namespace = sources[id.0].namespace().to_owned();
+        let offered = expose(&name, &namespace, offer, &backend);
+        let mut kept = Exposed::default();
         let mut refused = Vec::new();
-        for entry in entries(&name, sources[id.0].namespace(), tools, &backend) {
-            let taken =
-                sources.iter().enumerate().any(|(index, s)| {
-                    index != id.0 && s.tools.iter().any(|t| t.name == entry.name)
-                }) || kept.iter().any(|t| t.name == entry.name);
-            if taken {
-                tracing::error!(
-                    server = %name,
-                    tool = %entry.remote,
-                    exposed = %entry.name,
-                    "native tool refused: its exposed name is already taken by a component or another server"
-                );
-                refused.push(entry.name.to_string());
-            } else {
-                kept.push(entry);
-            }
+        let taken = |sources: &[Source], kept: &Exposed, kind: &str, key: &str| {
+            sources.iter().enumerate().any(|(index, s)| index != id.0 && s.exposed.has(kind, key))
+                || kept.has(kind, key)
+        };
+        macro_rules! keep {
+            ($field:ident, $kind:literal, $entry:ident => $key:expr) => {
+                for $entry in offered.$field {
+                    let key: &str = $key;
+                    if taken(&sources, &kept, $kind, key) {
+                        tracing::error!(
+                            server = %name,
+                            name = key,
+                            "native {} refused: {key:?} is already offered by a component or another server",
+                            $kind
+                        );
+                        refused.push(key.to_owned());
+                    } else {
+                        kept.$field.push($entry);
+                    }
+                }
+            };
         }
+        keep!(tools, "tool", entry => &entry.name);
+        keep!(prompts, "prompt", entry => &entry.name);
+        keep!(resources, "resource", entry => &entry.uri);
+        keep!(templates, "resource template", entry => entry.template.as_str());
         let source = &mut sources[id.0];
-        let same = source.tools.len() == kept.len()
-            && source
-                .tools
-                .iter()
-                .zip(&kept)
-                .all(|(a, b)| a.name == b.name && a.definition.get() == b.definition.get());
+        let same = same_exposed(&source.exposed, &kept);
         source.refused = refused.clone();
         if !same {
-            source.tools = kept;
+            source.exposed = kept;
             self.publish(&sources);
         }
         refused
@@ -462,20 +582,50 @@ impl Registry {
         self.catalog.load_full()
     }
 
-    /// Looks `name` up once.
+    /// Looks the tool `name` up once.
     pub fn lookup(&self, name: &str) -> Lookup {
         self.catalog.load().lookup(name)
+    }
+
+    /// Looks the prompt `name` up once.
+    pub fn lookup_prompt(&self, name: &str) -> Lookup<Arc<PromptEntry>> {
+        self.catalog.load().lookup_prompt(name)
+    }
+
+    /// Looks up what serves `uri`, once.
+    pub fn lookup_resource(&self, uri: &str) -> Lookup<ResourceTarget> {
+        self.catalog.load().lookup_resource(uri)
     }
 
     /// The tool exposed as `name`, waiting while a component that may
     /// expose it is still loading, for at most its `queue_timeout_ms`.
     pub async fn resolve(&self, name: &str) -> Result<Arc<ToolEntry>, Failure> {
+        self.wait_for(|catalog| catalog.lookup(name), || Failure::unknown_tool(name)).await
+    }
+
+    /// The prompt exposed as `name`, waiting as [`Registry::resolve`] does.
+    pub async fn resolve_prompt(&self, name: &str) -> Result<Arc<PromptEntry>, Failure> {
+        self.wait_for(|catalog| catalog.lookup_prompt(name), || Failure::unknown_prompt(name)).await
+    }
+
+    /// What serves `uri`, waiting as [`Registry::resolve`] does.
+    pub async fn resolve_resource(&self, uri: &str) -> Result<ResourceTarget, Failure> {
+        self.wait_for(|catalog| catalog.lookup_resource(uri), || Failure::resource_not_found(uri))
+            .await
+    }
+
+    async fn wait_for<T>(
+        &self,
+        find: impl Fn(&Catalog) -> Lookup<T>,
+        unknown: impl FnOnce() -> Failure,
+    ) -> Result<T, Failure> {
         let mut changes = self.changes.subscribe();
         let mut deadline = None;
         loop {
-            match self.lookup(name) {
+            let found = find(&self.catalog.load());
+            match found {
                 Lookup::Found(entry) => return Ok(entry),
-                Lookup::Unknown => return Err(Failure::unknown_tool(name)),
+                Lookup::Unknown => return Err(unknown()),
                 Lookup::Loading { component, queue_timeout } => {
                     let until = *deadline
                         .get_or_insert_with(|| tokio::time::Instant::now() + queue_timeout);
@@ -501,7 +651,10 @@ impl Registry {
                 name: s.name.clone(),
                 kind: s.kind.clone(),
                 state: s.state.clone(),
-                tools: s.tools.iter().map(|t| t.name.clone()).collect(),
+                tools: s.exposed.tools.iter().map(|t| t.name.clone()).collect(),
+                prompts: s.exposed.prompts.iter().map(|p| p.name.clone()).collect(),
+                resources: s.exposed.resources.iter().map(|r| r.uri.clone()).collect(),
+                templates: s.exposed.templates.iter().map(|t| t.template.to_string()).collect(),
                 refused: s.refused.clone(),
                 compile_time: s.compile_time,
                 from_cache: s.from_cache,
@@ -511,7 +664,43 @@ impl Registry {
 
     /// The exposed names of a source's tools.
     pub fn tools_of(&self, id: SourceId) -> Vec<Arc<str>> {
-        self.lock()[id.0].tools.iter().map(|t| t.name.clone()).collect()
+        self.lock()[id.0].exposed.tools.iter().map(|t| t.name.clone()).collect()
+    }
+
+    /// Whether the source named `source` serves `uri`: a resource or
+    /// template of it, or (for a component) a URI under its namespace. A
+    /// guest may announce updates only of URIs its component serves.
+    pub fn serves(&self, source: &str, uri: &str) -> bool {
+        let sources = self.lock();
+        let Some(s) = sources.iter().find(|s| &*s.name == source) else { return false };
+        let namespaced = matches!(&s.kind, SourceKind::Component { namespace }
+            if !namespace.is_empty() && uri_in(namespace, uri));
+        namespaced
+            || s.exposed.resources.iter().any(|r| &*r.uri == uri)
+            || s.exposed.templates.iter().any(|t| t.template.matches(uri))
+    }
+
+    /// Tells subscribers that the resource at `uri`, served by `source`,
+    /// changed; an announcement of a URI the source does not serve is
+    /// dropped (and logged), so one source cannot speak for another's.
+    /// Returns whether it went out.
+    pub fn announce(&self, source: &str, uri: &str) -> bool {
+        if !self.serves(source, uri) {
+            tracing::warn!(
+                source,
+                uri,
+                "resource update dropped: the source does not serve this URI"
+            );
+            return false;
+        }
+        // No subscriber is not an error.
+        let _ = self.updates.send(uri.into());
+        true
+    }
+
+    /// The URIs of resources announced as changed, as they come.
+    pub fn resource_updates(&self) -> broadcast::Receiver<Arc<str>> {
+        self.updates.subscribe()
     }
 
     /// Whether no component is still loading.
@@ -539,9 +728,17 @@ impl Registry {
         let previous = self.catalog.load();
         let mut catalog = Catalog::default();
         for source in sources {
-            for tool in &source.tools {
+            let exposed = &source.exposed;
+            for tool in &exposed.tools {
                 catalog.tools.insert(tool.name.clone(), tool.clone());
             }
+            for prompt in &exposed.prompts {
+                catalog.prompts.insert(prompt.name.clone(), prompt.clone());
+            }
+            for resource in &exposed.resources {
+                catalog.resources.insert(resource.uri.clone(), resource.clone());
+            }
+            catalog.templates.extend(exposed.templates.iter().cloned());
             if let (SourceState::Loading, SourceKind::Component { namespace }) =
                 (&source.state, &source.kind)
             {
@@ -552,56 +749,139 @@ impl Registry {
                 ));
             }
         }
-        let same = previous.tools.len() == catalog.tools.len()
-            && previous
-                .tools
-                .values()
-                .zip(catalog.tools.values())
-                .all(|(a, b)| a.name == b.name && a.definition.get() == b.definition.get());
-        catalog.revision = previous.revision + u64::from(!same);
+        let changed = |same: bool| u64::from(!same);
+        catalog.revisions = Revisions {
+            tools: previous.revisions.tools
+                + changed(same_definitions(
+                    previous.tools.values().map(|t| (&*t.name, t.definition.get())),
+                    catalog.tools.values().map(|t| (&*t.name, t.definition.get())),
+                )),
+            prompts: previous.revisions.prompts
+                + changed(same_definitions(
+                    previous.prompts.values().map(|p| (&*p.name, p.served.definition.get())),
+                    catalog.prompts.values().map(|p| (&*p.name, p.served.definition.get())),
+                )),
+            resources: previous.revisions.resources
+                + changed(
+                    same_definitions(
+                        previous.resources.values().map(|r| (&*r.uri, r.served.definition.get())),
+                        catalog.resources.values().map(|r| (&*r.uri, r.served.definition.get())),
+                    ) && same_definitions(
+                        previous
+                            .templates
+                            .iter()
+                            .map(|t| (t.template.as_str(), t.served.definition.get())),
+                        catalog
+                            .templates
+                            .iter()
+                            .map(|t| (t.template.as_str(), t.served.definition.get())),
+                    ),
+                ),
+        };
         self.catalog.store(Arc::new(catalog));
         self.changes.send_modify(|n| *n += 1);
     }
 }
 
-/// The entries for `tools` of source `source` under `namespace`.
-fn entries(
+/// Whether two lists of (key, definition) are the same.
+fn same_definitions<'a>(
+    a: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+    b: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
+) -> bool {
+    a.len() == b.len() && a.zip(b).all(|(a, b)| a == b)
+}
+
+fn same_exposed(a: &Exposed, b: &Exposed) -> bool {
+    same_definitions(
+        a.tools.iter().map(|t| (&*t.name, t.definition.get())),
+        b.tools.iter().map(|t| (&*t.name, t.definition.get())),
+    ) && same_definitions(
+        a.prompts.iter().map(|p| (&*p.name, p.served.definition.get())),
+        b.prompts.iter().map(|p| (&*p.name, p.served.definition.get())),
+    ) && same_definitions(
+        a.resources.iter().map(|r| (&*r.uri, r.served.definition.get())),
+        b.resources.iter().map(|r| (&*r.uri, r.served.definition.get())),
+    ) && same_definitions(
+        a.templates.iter().map(|t| (t.template.as_str(), t.served.definition.get())),
+        b.templates.iter().map(|t| (t.template.as_str(), t.served.definition.get())),
+    )
+}
+
+/// The entries of `offer`, from source `source` under `namespace`.
+fn expose(
     source: &Arc<str>,
     namespace: &str,
-    tools: Vec<NewTool>,
+    offer: NewOffer,
     backend: &Arc<dyn Backend>,
-) -> Vec<Arc<ToolEntry>> {
-    tools
+) -> Exposed {
+    let NewOffer { tools, resources, templates, prompts, completes } = offer;
+    let tools = tools
         .into_iter()
         .map(|tool| {
             let name: Arc<str> = exposed_name(namespace, &tool.remote).into();
             let mut definition = tool.definition;
             definition.insert("name".into(), Value::String(name.to_string()));
-            // A map of JSON values always serializes.
-            let definition = serde_json::value::to_raw_value(&definition)
-                .unwrap_or_else(|_| RawValue::from_string("{}".into()).expect("valid JSON"));
+            let served = Served::new(source, &definition, backend);
             Arc::new(ToolEntry {
                 name,
                 remote: tool.remote.into(),
-                source: source.clone(),
-                definition,
+                source: served.source,
+                definition: served.definition,
                 input: tool.input,
-                backend: backend.clone(),
+                backend: served.backend,
             })
         })
-        .collect()
+        .collect();
+    let prompts = prompts
+        .into_iter()
+        .map(|prompt| {
+            let name: Arc<str> = exposed_name(namespace, &prompt.remote).into();
+            let mut definition = prompt.definition;
+            definition.insert("name".into(), Value::String(name.to_string()));
+            Arc::new(PromptEntry {
+                name,
+                remote: prompt.remote.into(),
+                arguments: prompt.arguments,
+                served: Served::new(source, &definition, backend),
+                completes,
+            })
+        })
+        .collect();
+    let resources = resources
+        .into_iter()
+        .map(|resource| {
+            Arc::new(ResourceEntry {
+                uri: resource.uri.into(),
+                served: Served::new(source, &resource.definition, backend),
+            })
+        })
+        .collect();
+    let templates = templates
+        .into_iter()
+        .map(|template| {
+            Arc::new(TemplateEntry {
+                template: template.template,
+                served: Served::new(source, &template.definition, backend),
+                completes,
+            })
+        })
+        .collect();
+    Exposed { tools, prompts, resources, templates }
 }
 
-/// `<namespace>_<tool>`, or the bare tool name for an empty namespace.
-pub fn exposed_name(namespace: &str, tool: &str) -> String {
-    if namespace.is_empty() { tool.to_owned() } else { format!("{namespace}_{tool}") }
+/// `<namespace>_<name>`, or the bare name for an empty namespace.
+pub fn exposed_name(namespace: &str, name: &str) -> String {
+    if namespace.is_empty() { name.to_owned() } else { format!("{namespace}_{name}") }
 }
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Map, json};
 
     use super::*;
+    use crate::call::CallOutcome;
+    use crate::sandbox::{CompletionRequest, EventSink};
+    use crate::schema::InputSchema;
 
     struct Echo;
 
@@ -615,6 +895,25 @@ mod tests {
         ) -> CallFuture<'a> {
             Box::pin(async move { FinishedCall::failed(Failure::tool_failed(tool)) })
         }
+
+        fn read_resource<'a>(&'a self, uri: &'a str, _events: EventSink) -> OpFuture<'a> {
+            Box::pin(async move { FinishedOp::failed(Failure::resource_not_found(uri)) })
+        }
+
+        fn get_prompt<'a>(
+            &'a self,
+            prompt: &'a str,
+            _arguments: Map<String, Value>,
+            _events: EventSink,
+        ) -> OpFuture<'a> {
+            Box::pin(async move { FinishedOp::failed(Failure::unknown_prompt(prompt)) })
+        }
+
+        fn complete(&self, _request: CompletionRequest) -> OpFuture<'_> {
+            Box::pin(async move { FinishedOp::failed(Failure::tool_failed("no")) })
+        }
+
+        fn subscribe(&self, _uri: &str) {}
     }
 
     fn tool(name: &str) -> NewTool {
@@ -647,7 +946,13 @@ mod tests {
         let registry = Registry::new();
         let fs = component(&registry, "fs", "fs");
         registry
-            .install_component(fs, vec![tool("read")], Arc::new(Echo), Duration::ZERO, false)
+            .install_component(
+                fs,
+                NewOffer::tools(vec![tool("read")]),
+                Arc::new(Echo),
+                Duration::ZERO,
+                false,
+            )
             .unwrap();
         let Lookup::Found(entry) = registry.lookup("fs_read") else { panic!("not found") };
         assert_eq!(&*entry.remote, "read");
@@ -678,7 +983,13 @@ mod tests {
         });
         tokio::task::yield_now().await;
         registry
-            .install_component(fs, vec![tool("read")], Arc::new(Echo), Duration::ZERO, false)
+            .install_component(
+                fs,
+                NewOffer::tools(vec![tool("read")]),
+                Arc::new(Echo),
+                Duration::ZERO,
+                false,
+            )
             .unwrap();
         assert_eq!(waiting.await.unwrap(), Ok("fs_read".to_owned()));
     }
@@ -702,12 +1013,25 @@ mod tests {
         let a = component(&registry, "a", "");
         let b = component(&registry, "b", "");
         registry
-            .install_component(a, vec![tool("x")], Arc::new(Echo), Duration::ZERO, false)
+            .install_component(
+                a,
+                NewOffer::tools(vec![tool("x")]),
+                Arc::new(Echo),
+                Duration::ZERO,
+                false,
+            )
             .unwrap();
         let err = registry
-            .install_component(b, vec![tool("x")], Arc::new(Echo), Duration::ZERO, false)
+            .install_component(
+                b,
+                NewOffer::tools(vec![tool("x")]),
+                Arc::new(Echo),
+                Duration::ZERO,
+                false,
+            )
             .unwrap_err();
-        assert_eq!((err.first.as_str(), err.second.as_str()), ("a", "b"));
+        let InstallError::Duplicate { first, second, .. } = err else { panic!("{err}") };
+        assert_eq!((first.as_str(), second.as_str()), ("a", "b"));
         assert!(matches!(registry.status()[1].state, SourceState::Failed(_)));
     }
 
@@ -717,19 +1041,35 @@ mod tests {
         let comp = component(&registry, "git", "git");
         let native = registry.add_source("git2", SourceKind::Native, Duration::ZERO);
         // The native server exposes git2_x; the component later exposes git2_x too.
-        assert!(registry.install_native(native, vec![tool("x")], Arc::new(Echo)).is_empty());
+        assert!(
+            registry
+                .install_native(native, NewOffer::tools(vec![tool("x")]), Arc::new(Echo))
+                .is_empty()
+        );
         let late = component(&registry, "late", "git2");
         registry
-            .install_component(late, vec![tool("x")], Arc::new(Echo), Duration::ZERO, false)
+            .install_component(
+                late,
+                NewOffer::tools(vec![tool("x")]),
+                Arc::new(Echo),
+                Duration::ZERO,
+                false,
+            )
             .unwrap();
         let status = registry.status();
         assert!(status[1].tools.is_empty());
         assert_eq!(status[1].refused, vec!["git2_x".to_owned()]);
         registry
-            .install_component(comp, vec![tool("y")], Arc::new(Echo), Duration::ZERO, false)
+            .install_component(
+                comp,
+                NewOffer::tools(vec![tool("y")]),
+                Arc::new(Echo),
+                Duration::ZERO,
+                false,
+            )
             .unwrap();
         assert_eq!(
-            registry.install_native(native, vec![tool("x")], Arc::new(Echo)),
+            registry.install_native(native, NewOffer::tools(vec![tool("x")]), Arc::new(Echo)),
             vec!["git2_x"]
         );
     }
@@ -740,10 +1080,10 @@ mod tests {
         let native = registry.add_source("n", SourceKind::Native, Duration::ZERO);
         let changes = registry.changes();
         let before = *changes.borrow();
-        registry.install_native(native, vec![tool("x")], Arc::new(Echo));
-        registry.install_native(native, vec![tool("x")], Arc::new(Echo));
+        registry.install_native(native, NewOffer::tools(vec![tool("x")]), Arc::new(Echo));
+        registry.install_native(native, NewOffer::tools(vec![tool("x")]), Arc::new(Echo));
         assert_eq!(*changes.borrow(), before + 1);
-        registry.install_native(native, vec![], Arc::new(Echo));
+        registry.install_native(native, NewOffer::tools(vec![]), Arc::new(Echo));
         assert_eq!(*changes.borrow(), before + 2);
     }
 }

@@ -2,8 +2,11 @@
 //! components, and one fresh store and instance per call.
 //!
 //! Nothing outside this module names a wasmtime type. The rest of the host
-//! sees [`Sandbox`], [`LoadedComponent`], the WIT data types re-exported
-//! below, and [`CallReport`].
+//! sees [`Sandbox`], [`LoadedComponent`], the contract's data as host types
+//! ([`types`]), and [`Report`]s. Components built against either version of
+//! the contract load: `corral:mcp@0.1.0` (tools) and `corral:mcp@0.2.0`
+//! (tools, resources, prompts, completion, asking the client); see
+//! [`component`] and [`bindings`].
 //!
 //! # Isolation
 //!
@@ -28,13 +31,17 @@
 //! | concurrency | a semaphore per component and one for the whole pool, waited on for at most `queue_timeout_ms` | `busy` |
 //! | stdout/stderr | captured, first [`STDIO_CAPTURE_BYTES`] kept, the rest dropped | - |
 
+mod ask;
+pub mod bindings;
 mod cache;
 mod checks;
+pub mod component;
 mod net;
 mod outcome;
 mod output;
 mod reused;
 mod state;
+pub mod types;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -42,23 +49,21 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Instance, Linker, ResourceTable};
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, PoolingAllocationConfig, Store};
 use wasmtime_wasi::{FsPerms, WasiCtxBuilder};
 use wasmtime_wasi_http::WasiHttpCtx;
 
-pub use self::bindings::corral::mcp::types::{
-    Annotations, Blob, CallError, CallResult, Content, EmbeddedResource, ResourceContents,
-    ResourceLink, ToolDef,
-};
 pub use self::cache::CompileCache;
 pub use self::checks::is_valid_tool_name;
-use self::checks::{output_size, structured_object, validate_tools};
+use self::component::Exports;
+pub use self::component::{CallReport, LoadedComponent, Offers, Report, ToolResult};
 use self::net::NetGuard;
 pub use self::net::NetworkObserver;
 pub use self::reused::ReusedInstance;
 use self::state::{CallState, MemoryLimiter};
-pub use self::state::{CapturedStdio, EventSink, GuestEvent, LogLevel};
+pub use self::state::{CapturedStdio, EventSink, GuestEvent};
+pub use self::types::*;
 pub use crate::call::{CallOutcome, Failure};
 use crate::config::EngineConfig;
 use crate::policy::{Limits, Policy};
@@ -66,25 +71,14 @@ use crate::policy::{Limits, Policy};
 /// What a run is for: its limits differ.
 #[derive(Clone, Copy)]
 enum Purpose {
-    /// A tool call, under the component's limits.
+    /// An operation (tool call, resource read, prompt, completion), under
+    /// the component's limits.
     Call,
-    /// `list-tools` at load, under at least the default limits: a component
-    /// given a tiny per-call budget must still be able to describe itself.
-    ListTools,
+    /// Listing what the component offers, at load, under at least the
+    /// default limits: a component given a tiny per-call budget must still
+    /// be able to describe itself.
+    List,
 }
-
-mod bindings {
-    wasmtime::component::bindgen!({
-        path: "../guest-sdk/wit",
-        world: "tool",
-        // Host imports may trap: that is how the output limit stops a guest
-        // flooding log messages.
-        imports: { default: trappable },
-        exports: { default: async },
-    });
-}
-
-use bindings::ToolPre;
 
 /// Fuel units between yields to the async runtime, so a CPU-bound guest
 /// cannot hold a runtime thread: about 100 µs of wasm.
@@ -120,9 +114,11 @@ pub enum LoadError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// The component imports something Corral does not provide, or does not
-    /// export `corral:mcp/tools`.
-    #[error("component \"{component}\": cannot be linked (is it built against corral-sdk's WIT?)")]
+    /// The component imports something Corral does not provide, or exports
+    /// none of the contract's interfaces.
+    #[error(
+        "component \"{component}\": cannot be linked (is it built against corral-sdk's WIT, corral:mcp@0.1.0 or 0.2.0?)"
+    )]
     Link {
         /// The component's name.
         component: String,
@@ -130,21 +126,21 @@ pub enum LoadError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
-    /// `list-tools` failed.
-    #[error("component \"{component}\": list-tools failed: {message}")]
-    ListTools {
+    /// Listing its tools, resources or prompts failed.
+    #[error("component \"{component}\": listing what it offers failed: {message}")]
+    List {
         /// The component's name.
         component: String,
         /// The classified failure.
         message: String,
     },
-    /// A tool definition is unusable.
-    #[error("component \"{component}\": tool {tool:?}: {message}")]
-    InvalidTool {
+    /// A definition (of a tool, resource, template or prompt) is unusable.
+    #[error("component \"{component}\": {what}: {message}")]
+    Invalid {
         /// The component's name.
         component: String,
-        /// The tool's name as the component gave it.
-        tool: String,
+        /// What, e.g. `tool "x"`.
+        what: String,
         /// What is wrong.
         message: String,
     },
@@ -176,62 +172,6 @@ pub struct Sandbox {
     settings: EngineConfig,
     ticker_stop: Arc<AtomicBool>,
     network_observer: Option<NetworkObserver>,
-}
-
-/// A compiled, linked component with its policy and tool list.
-pub struct LoadedComponent {
-    name: Arc<str>,
-    pre: ToolPre<CallState>,
-    policy: Policy,
-    slots: Arc<Semaphore>,
-    tools: Vec<ToolDef>,
-    /// Time spent compiling (or loading from cache), for metrics.
-    pub compile_time: Duration,
-    /// Whether the compiled artifact came from the on-disk cache.
-    pub from_cache: bool,
-}
-
-impl LoadedComponent {
-    /// The component's configured name.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-    /// The tools it offers, as it declared them.
-    pub fn tools(&self) -> &[ToolDef] {
-        &self.tools
-    }
-    /// The grants and limits it runs under.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
-    }
-}
-
-/// What a tool returned, checked: within the output limit, its structured
-/// content a JSON object, kept as the JSON text the guest wrote so that it
-/// is copied into the response, never parsed into a tree.
-#[derive(Debug)]
-pub struct ToolResult {
-    /// The content items, as the guest returned them.
-    pub content: Vec<Content>,
-    /// Structured output: a JSON object, as the guest's text.
-    pub structured: Option<Box<serde_json::value::RawValue>>,
-    /// The tool marked the result as an error itself (MCP `isError`).
-    pub is_error: bool,
-}
-
-/// Everything about one finished call.
-#[derive(Debug)]
-pub struct CallReport {
-    /// How it ended.
-    pub outcome: CallOutcome,
-    /// The tool's own result, or the failure that stopped it.
-    pub result: Result<ToolResult, Failure>,
-    /// Fuel the call consumed (instantiation included).
-    pub fuel_consumed: u64,
-    /// Wall-clock time from slot acquired to result.
-    pub elapsed: Duration,
-    /// What the guest wrote to stdout and stderr.
-    pub stdio: CapturedStdio,
 }
 
 impl Sandbox {
@@ -288,7 +228,8 @@ impl Sandbox {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)
             .and_then(|()| wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker))
-            .and_then(|()| bindings::Tool::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .and_then(|()| bindings::v1::Tool::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
+            .and_then(|()| bindings::v2::Server::add_to_linker::<_, HasSelf<_>>(&mut linker, |s| s))
             .map_err(|e| SandboxError::Engine(e.into()))?;
 
         let cache = if settings.no_cache {
@@ -329,7 +270,7 @@ impl Sandbox {
     }
 
     /// Compiles (or loads from cache) and links a component, then asks it
-    /// for its tools under its own limits.
+    /// what it offers (tools, resources, prompts) under its own limits.
     ///
     /// Compiling takes up to seconds of CPU, so it runs on a blocking
     /// thread, never on a thread that serves requests.
@@ -352,78 +293,7 @@ impl Sandbox {
         let (component, from_cache) = compiled
             .map_err(|e| LoadError::Compile { component: name.to_owned(), source: e.into() })?;
         let compile_time = started.elapsed();
-
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .and_then(ToolPre::new)
-            .map_err(|e| LoadError::Link { component: name.to_owned(), source: e.into() })?;
-
-        let mut loaded = LoadedComponent {
-            name: name.into(),
-            pre,
-            slots: Arc::new(Semaphore::new(policy.limits.max_concurrency as usize)),
-            policy,
-            tools: Vec::new(),
-            compile_time,
-            from_cache,
-        };
-        let tools = self
-            .run(&loaded, Purpose::ListTools, None, async |tools, store| {
-                tools.call_list_tools(store).await
-            })
-            .await
-            .map_err(|(failure, _)| LoadError::ListTools {
-                component: name.to_owned(),
-                message: failure.message,
-            })?
-            .0;
-        validate_tools(name, &tools)?;
-        loaded.tools = tools;
-        Ok(loaded)
-    }
-
-    /// Runs one tool call in a fresh instance and reports how it ended.
-    /// Never fails: every failure is a classified [`CallReport`].
-    pub async fn call(
-        &self,
-        component: &LoadedComponent,
-        tool: &str,
-        arguments: &str,
-        events: EventSink,
-    ) -> CallReport {
-        let started = Instant::now();
-        let run = self
-            .run(component, Purpose::Call, events, async |tools, store| {
-                tools.call_call_tool(store, tool, arguments).await
-            })
-            .await;
-        let limits = &component.policy.limits;
-        let (result, fuel_consumed, stdio) = match run {
-            Ok((Ok(result), fuel, stdio)) => (check_result(result, limits), fuel, stdio),
-            Ok((Err(call_error), fuel, stdio)) => {
-                let failure = match call_error {
-                    CallError::UnknownTool(name) => Failure::unknown_tool(&name),
-                    CallError::InvalidArguments(message) => {
-                        Failure::invalid_arguments(format!("invalid arguments: {message}"))
-                    }
-                    CallError::Failed(message) => {
-                        Failure::tool_failed(format!("tool failed: {message}"))
-                    }
-                };
-                (Err(failure), fuel, stdio)
-            }
-            Err((failure, report)) => {
-                let (fuel, stdio) = report.unwrap_or_default();
-                (Err(failure), fuel, stdio)
-            }
-        };
-        let outcome = match &result {
-            Ok(result) if result.is_error => CallOutcome::ToolError,
-            Ok(_) => CallOutcome::Ok,
-            Err(failure) => failure.outcome,
-        };
-        CallReport { outcome, result, fuel_consumed, elapsed: started.elapsed(), stdio }
+        self.link(name, &component, policy, compile_time, from_cache).await
     }
 
     /// Acquires slots, builds a store from the policy, instantiates, runs
@@ -433,14 +303,11 @@ impl Sandbox {
         component: &LoadedComponent,
         purpose: Purpose,
         events: EventSink,
-        body: impl AsyncFnOnce(
-            &bindings::exports::corral::mcp::tools::Guest,
-            &mut Store<CallState>,
-        ) -> wasmtime::Result<R>,
+        body: impl AsyncFnOnce(&mut Store<CallState>, &Instance, &Exports) -> wasmtime::Result<R>,
     ) -> Result<(R, u64, CapturedStdio), (Failure, Option<(u64, CapturedStdio)>)> {
         let limits = match purpose {
             Purpose::Call => component.policy.limits,
-            Purpose::ListTools => component.policy.limits.at_least_defaults(),
+            Purpose::List => component.policy.limits.at_least_defaults(),
         };
         let queue_deadline = tokio::time::Instant::now() + limits.queue_timeout;
         let _permits =
@@ -451,7 +318,7 @@ impl Sandbox {
         let mut store = self.new_store(component, &limits, events);
         let outcome = tokio::time::timeout_at(deadline, async {
             let instance = component.pre.instantiate_async(&mut store).await?;
-            body(instance.corral_mcp_tools(), &mut store).await
+            body(&mut store, &instance, &component.exports).await
         })
         .await;
         let fuel = limits.fuel.saturating_sub(store.get_fuel().unwrap_or(0));
@@ -564,21 +431,6 @@ impl Sandbox {
         store.epoch_deadline_trap();
         store
     }
-}
-
-/// Checks what a guest returned against the output limit and the shape of
-/// structured content; the structured text is validated once and kept as
-/// it came.
-fn check_result(result: CallResult, limits: &Limits) -> Result<ToolResult, Failure> {
-    let size = output_size(&result);
-    if size > limits.output_bytes {
-        return Err(Failure::result_too_large(size, limits.output_bytes));
-    }
-    let structured = match result.structured {
-        None => None,
-        Some(text) => Some(structured_object(text).ok_or_else(Failure::structured_not_an_object)?),
-    };
-    Ok(ToolResult { content: result.content, structured, is_error: result.is_error })
 }
 
 impl Drop for Sandbox {

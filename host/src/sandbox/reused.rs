@@ -2,30 +2,33 @@
 //! cost of a fresh instance per call is measured.
 
 use wasmtime::Store;
+use wasmtime::component::Instance;
 
-use super::bindings;
+use super::component::Exports;
 use super::state::CallState;
-use super::{CallResult, EPOCH_TICK, Failure, LoadedComponent, Sandbox, outcome};
+use super::types::CallResult;
+use super::{EPOCH_TICK, Failure, LoadedComponent, Sandbox, outcome};
 
 /// An instance kept alive across calls. Corral never serves calls this way
 /// (state would leak from one call to the next); it exists so benchmarks can
 /// measure what a fresh instance per call costs against this baseline.
-pub struct ReusedInstance {
+pub struct ReusedInstance<'a> {
     store: Store<CallState>,
-    tools: bindings::Tool,
+    instance: Instance,
+    component: &'a LoadedComponent,
     limits: crate::policy::Limits,
 }
 
 impl Sandbox {
     /// Instantiates `component` once for repeated calls; see [`ReusedInstance`].
-    pub async fn reused_instance(
+    pub async fn reused_instance<'a>(
         &self,
-        component: &LoadedComponent,
-    ) -> Result<ReusedInstance, Failure> {
+        component: &'a LoadedComponent,
+    ) -> Result<ReusedInstance<'a>, Failure> {
         let limits = component.policy.limits;
         let mut store = self.new_store(component, &limits, None);
         match component.pre.instantiate_async(&mut store).await {
-            Ok(tools) => Ok(ReusedInstance { store, tools, limits }),
+            Ok(instance) => Ok(ReusedInstance { store, instance, component, limits }),
             Err(err) => Err(outcome::classify(
                 &err,
                 store.data(),
@@ -36,16 +39,34 @@ impl Sandbox {
     }
 }
 
-impl ReusedInstance {
+impl ReusedInstance<'_> {
     /// Calls a tool on the kept instance, refilling fuel and the deadline.
     pub async fn call(&mut self, tool: &str, arguments: &str) -> Result<CallResult, String> {
         let _ = self.store.set_fuel(self.limits.fuel);
         self.store.set_epoch_deadline(
             self.limits.timeout.as_millis().div_ceil(EPOCH_TICK.as_millis()) as u64 + 1,
         );
-        match self.tools.corral_mcp_tools().call_call_tool(&mut self.store, tool, arguments).await {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(err)) => Err(format!("{err:?}")),
+        let store = &mut self.store;
+        let called = match &self.component.exports {
+            Exports::V1 { tools } => match tools.load(&mut *store, &self.instance) {
+                Ok(tools) => tools
+                    .call_call_tool(store, tool, arguments)
+                    .await
+                    .map(|r| r.map(Into::into).map_err(|e| format!("{e:?}"))),
+                Err(err) => Err(err),
+            },
+            Exports::V2 { tools: Some(tools), .. } => match tools.load(&mut *store, &self.instance)
+            {
+                Ok(tools) => tools
+                    .call_call_tool(store, tool, arguments)
+                    .await
+                    .map(|r| r.map(Into::into).map_err(|e| format!("{e:?}"))),
+                Err(err) => Err(err),
+            },
+            Exports::V2 { tools: None, .. } => return Err("the component has no tools".into()),
+        };
+        match called {
+            Ok(result) => result,
             Err(err) => Err(format!("{err:#}")),
         }
     }
