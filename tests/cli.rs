@@ -222,7 +222,7 @@ fn two_components_exposing_the_same_tool_name_is_a_config_error() {
     let out = corral(&["tools", "--config", config.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("is exposed by both component \"a\" and component \"b\""), "{stderr}");
+    assert!(stderr.contains("is offered by both component \"a\" and component \"b\""), "{stderr}");
 }
 
 #[test]

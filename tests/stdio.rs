@@ -327,7 +327,7 @@ fn python_sdk_reaches_corral_over_stdio_in_both_revisions() {
         );
         let seen: Value = serde_json::from_slice(&output.stdout).expect("client prints JSON");
         assert_eq!(seen["protocol_version"], json!(version));
-        assert_eq!(seen["tools"].as_array().unwrap().len(), 21, "{seen}");
+        assert_eq!(seen["tools"].as_array().unwrap().len(), 39, "{seen}");
         assert_eq!(seen["progress"], json!([[0.0, 100.0], [50.0, 100.0], [100.0, 100.0]]));
         assert_eq!(seen["logs_at_debug"].as_array().unwrap().len(), 3);
         assert_eq!(seen["invalid_arguments_is_error"], json!(true));
@@ -367,7 +367,7 @@ async fn rmcp_reaches_corral_over_stdio_in_both_revisions() {
             .expect("tools/call");
         let text = &result.content[0].as_text().expect("text").text;
         assert_eq!(text, "This is a simple text response for testing.");
-        assert_eq!(client.list_all_tools().await.expect("tools/list").len(), 12);
+        assert_eq!(client.list_all_tools().await.expect("tools/list").len(), 27);
         client.cancel().await.expect("closes");
     }
 }
@@ -426,9 +426,35 @@ fn the_inspector_cli_lists_and_calls_over_stdio() {
         let list = inspect(&config, &["--method", "tools/list"]);
         let tools = list["tools"].as_array().expect("a tools array");
         if tools.iter().any(|t| t["name"] == "test_simple_text") {
-            assert_eq!(tools.len(), 12);
+            assert_eq!(tools.len(), 27);
             break;
         }
         assert!(Instant::now() < deadline, "never listed: {list}");
     }
+}
+
+/// The notes example from the Python SDK over stdio (2026-07-28, the SDK's
+/// default): a question of `delete_note` is an `input_required` round the
+/// SDK answers with its elicitation callback and retries.
+#[test]
+fn python_sdk_uses_the_notes_example_over_stdio() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/notes_client.py");
+    let output = Command::new("python3")
+        .arg(&script)
+        .args(["auto", "stdio", env!("CARGO_BIN_EXE_corral"), "serve", "--stdio"])
+        .env("CORRAL_DATA_DIR", dir.path())
+        .output()
+        .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
+    assert!(
+        output.status.success(),
+        "the notes client failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_slice(&output.stdout).expect("client prints JSON");
+    assert_eq!(seen["protocol_version"], "2026-07-28");
+    assert_eq!(seen["accepted"]["text"], "Deleted note `groceries.md`.", "{seen}");
+    assert!(seen["declined"]["text"].as_str().unwrap().contains("declined"), "{seen}");
+    let notes = dir.path().join("notes");
+    assert!(!notes.join("groceries.md").exists() && notes.join("ideas.md").exists());
 }

@@ -16,6 +16,7 @@
 //! | `flow.rs` | the 2025-11-25 methods: initialize, list, call, progress, logging, cancellation |
 //! | `stateless.rs` | 2026-07-28: discover, `_meta` and `Mcp-*` header checks, logs by request, listen streams, cancel by closing |
 //! | `network.rs` | the `fetch` tool under network rules, and its metrics |
+//! | `offers.rs` | resources, prompts, completion, and asking the client: live in a session, `input_required` rounds in 2026-07-28 |
 //! | `operations.rs` | `/healthz`, `/readyz`, `/metrics`, shutdown, the `serve` binary |
 //! | `python_sdk.rs` | the official Python MCP SDK as the client |
 //! | `rmcp.rs` | rmcp (the Rust SDK) as the client, Discover and initialize lifecycles |
@@ -25,6 +26,7 @@ mod flow;
 #[path = "../loopback/mod.rs"]
 mod loopback;
 mod network;
+mod offers;
 mod operations;
 mod python_sdk;
 mod rmcp;

@@ -28,7 +28,7 @@ pub fn python_client(mode: &str, server: &[&str]) -> Value {
 /// checks, progress, logs, and a working connection after a cancellation.
 pub fn assert_common_flow(seen: &Value) {
     assert_eq!(seen["server_name"], json!("corral"));
-    assert_eq!(seen["tools"].as_array().unwrap().len(), 21, "{seen}");
+    assert_eq!(seen["tools"].as_array().unwrap().len(), 39, "{seen}");
     assert_eq!(seen["simple_text"], json!(["This is a simple text response for testing."]));
     assert_eq!(seen["simple_is_error"], json!(false));
     assert_eq!(seen["invalid_arguments_is_error"], json!(true));
@@ -56,4 +56,53 @@ fn python_sdk_legacy_mode_speaks_2025_11_25_over_http() {
     assert_eq!(seen["protocol_version"], json!("2025-11-25"));
     assert_common_flow(&seen);
     assert_eq!(seen["logs_at_error"], json!([]));
+}
+
+/// Runs `tests/e2e/notes_client.py` in `mode` against `server`.
+pub fn notes_client(mode: &str, server: &[&str]) -> Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/notes_client.py");
+    let output = std::process::Command::new("python3")
+        .arg(&script)
+        .arg(mode)
+        .args(server)
+        .output()
+        .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
+    assert!(
+        output.status.success(),
+        "the notes client failed in {mode} mode:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("client prints JSON")
+}
+
+/// What the notes client sees in either revision, and what is left in the
+/// notes directory: the note the user let go is gone, the one they kept
+/// is there.
+pub fn assert_notes_flow(seen: &Value, notes: &Path) {
+    assert_eq!(seen["read"], "- eggs\n- milk\n", "{seen}");
+    assert!(seen["templates"].as_array().unwrap().contains(&json!("notes://{name}")), "{seen}");
+    assert!(seen["prompt"].as_str().unwrap().contains("Corral everything."), "{seen}");
+    assert_eq!(seen["completion"], json!(["groceries.md"]));
+    assert_eq!(seen["accepted"]["text"], "Deleted note `groceries.md`.");
+    assert_eq!(seen["declined"]["is_error"], false);
+    assert!(seen["declined"]["text"].as_str().unwrap().contains("declined"), "{seen}");
+    assert_eq!(seen["asked"].as_array().unwrap().len(), 2, "{seen}");
+    assert!(!notes.join("groceries.md").exists(), "the accepted delete removed the file");
+    assert!(notes.join("ideas.md").exists(), "the declined delete kept the file");
+}
+
+/// The notes example from the Python SDK, both revisions over HTTP: read
+/// a note as a resource, get the summarize prompt, complete a name, and
+/// delete with the user accepting and declining (2026-07-28: the SDK
+/// answers the `input_required` round and retries; 2025-11-25: the server
+/// asks during the call).
+#[test]
+fn python_sdk_uses_the_notes_example_in_both_revisions() {
+    for (mode, version) in [("auto", "2026-07-28"), ("legacy", "2025-11-25")] {
+        let data = tempfile::tempdir().unwrap();
+        let server = start(corral::config::builtin(data.path()).expect("built-in config"));
+        let seen = notes_client(mode, &[&server.url()]);
+        assert_eq!(seen["protocol_version"], json!(version));
+        assert_notes_flow(&seen, &data.path().join("notes"));
+    }
 }

@@ -21,7 +21,16 @@ fn discover_names_the_revision_capabilities_server_and_caching_hints() {
     let result = &reply.json()["result"];
     assert_eq!(result["resultType"], "complete");
     assert_eq!(result["supportedVersions"], json!(["2026-07-28"]));
-    assert_eq!(result["capabilities"], json!({ "tools": { "listChanged": true }, "logging": {} }));
+    assert_eq!(
+        result["capabilities"],
+        json!({
+            "tools": { "listChanged": true },
+            "resources": { "listChanged": true, "subscribe": true },
+            "prompts": { "listChanged": true },
+            "completions": {},
+            "logging": {},
+        })
+    );
     assert_eq!(result["ttlMs"], json!(60_000));
     assert_eq!(result["cacheScope"], "public");
     assert_eq!(result["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "corral");
@@ -152,12 +161,20 @@ fn a_listen_stream_is_acknowledged_and_ends_with_its_result_at_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel();
     let server = start_with_shutdown(conformance_config("", dir.path()), Some(stopped));
-    let mut stream =
-        listen(server, 42, json!({ "toolsListChanged": true, "promptsListChanged": true }));
+    let mut stream = listen(
+        server,
+        42,
+        json!({ "toolsListChanged": true, "promptsListChanged": true, "bogus": true,
+                "resourceSubscriptions": ["test://watched-resource"] }),
+    );
     let ack = read_events(&mut stream, 1);
     assert_eq!(ack[0]["method"], "notifications/subscriptions/acknowledged");
-    // Only what the server has is honored: no prompts.
-    assert_eq!(ack[0]["params"]["notifications"], json!({ "toolsListChanged": true }));
+    // What the server offers is honored; what it does not know is not.
+    assert_eq!(
+        ack[0]["params"]["notifications"],
+        json!({ "toolsListChanged": true, "promptsListChanged": true,
+                "resourceSubscriptions": ["test://watched-resource"] })
+    );
     assert_eq!(ack[0]["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], json!(42));
     stop.send(()).unwrap();
     // A list change may come first (the component's load, relayed late on

@@ -190,7 +190,14 @@ impl Addr {
 
     /// A new session (initialize + notifications/initialized); its id.
     pub fn session(&self) -> String {
-        let reply = self.post(None, &initialize("2025-11-25"), &[]);
+        self.session_with(json!({}))
+    }
+
+    /// A new session of a client declaring `capabilities`; its id.
+    pub fn session_with(&self, capabilities: Value) -> String {
+        let mut initialize = initialize("2025-11-25");
+        initialize["params"]["capabilities"] = capabilities;
+        let reply = self.post(None, &initialize, &[]);
         assert_eq!(reply.status, 200, "{reply:?}");
         let id = reply.header("mcp-session-id").expect("session header").to_owned();
         let note = self.post(
@@ -286,7 +293,11 @@ pub fn stateless_headers(message: &Value) -> Vec<(&'static str, String)> {
     let method = message["method"].as_str().unwrap_or_default().to_owned();
     let mut headers =
         vec![("mcp-protocol-version", "2026-07-28".to_owned()), ("mcp-method", method.clone())];
-    if let Some(name) = message["params"]["name"].as_str() {
+    let name = match method.as_str() {
+        "resources/read" => message["params"]["uri"].as_str(),
+        _ => message["params"]["name"].as_str(),
+    };
+    if let Some(name) = name {
         headers.push(("mcp-name", name.to_owned()));
     }
     headers
@@ -306,12 +317,20 @@ impl Addr {
     }
 }
 
-/// Reads SSE events until `count` JSON-RPC messages came (or the stream ends).
+/// Reads SSE events until `count` JSON-RPC messages came (or the stream
+/// ends). Keep-alive comments do not count: past 60 s without the events
+/// the test fails rather than waits forever.
 pub fn read_events(reader: &mut std::io::BufReader<TcpStream>, count: usize) -> Vec<Value> {
     use std::io::BufRead;
+    let deadline = Instant::now() + Duration::from_secs(60);
     let mut events = Vec::new();
     let mut line = String::new();
     while events.len() < count {
+        assert!(
+            Instant::now() < deadline,
+            "{} of {count} events after 60 s: {events:?}",
+            events.len()
+        );
         line.clear();
         if reader.read_line(&mut line).unwrap() == 0 {
             break;
@@ -349,6 +368,22 @@ pub fn session_stream(addr: Addr, session: &str) -> std::io::BufReader<TcpStream
         &format!(
             "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\n\r\n",
             addr.0
+        ),
+    )
+}
+
+/// POSTs a session request on a raw connection and returns the reader of
+/// its response, past the status line: for calls whose stream carries
+/// requests for the client, answered while it is open.
+#[allow(dead_code)]
+pub fn post_stream(addr: Addr, session: &str, message: &Value) -> std::io::BufReader<TcpStream> {
+    let body = message.to_string();
+    open_stream(
+        addr,
+        &format!(
+            "POST /mcp HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\naccept: application/json, text/event-stream\r\nmcp-session-id: {session}\r\nmcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n{body}",
+            addr.0,
+            body.len()
         ),
     )
 }

@@ -109,7 +109,7 @@ fn malformed_json_is_400_with_code_32700() {
 fn unknown_method_is_200_with_code_32601_and_the_request_id() {
     let server = shared();
     let session = server.session();
-    let reply = server.request(&session, 42, "resources/list", json!({}));
+    let reply = server.request(&session, 42, "no/such/method", json!({}));
     assert_eq!(reply.status, 200);
     assert_eq!(reply.code(), -32601);
     assert_eq!(reply.json()["id"], json!(42));

@@ -332,7 +332,7 @@ fn a_server_that_never_answers_initialize_is_down_with_the_start_timeout_named()
     let state = wait_for(&addr, "echo", Duration::from_secs(30), |s| s["state"] == "down");
     assert_eq!(
         state["last_error"],
-        "start failed: no answer to initialize and tools/list within 500 ms (start_timeout_ms)"
+        "start failed: no answer to initialize and its lists within 500 ms (start_timeout_ms)"
     );
     let refused = call(&addr, "test_simple_text", json!({}));
     assert_eq!(refused["isError"], false);

@@ -47,7 +47,7 @@ fn python_sdk_server_is_listed_and_called_through_the_process_launcher() {
 /// A native server's tools that change while it runs (its own
 /// `notifications/tools/list_changed`) reach the listeners of both
 /// revisions: a 2025-11-25 session's standalone stream and a 2026-07-28
-/// `subscriptions/listen` stream.
+/// `subscriptions/listen` stream; so do its prompts.
 #[test]
 fn a_native_servers_new_tool_reaches_listeners_of_both_revisions() {
     let script =
@@ -90,4 +90,89 @@ fn a_native_servers_new_tool_reaches_listeners_of_both_revisions() {
         assert!(std::time::Instant::now() < deadline, "never listed: {listed}");
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
+
+    // Its prompts change too: a stream filtered to prompt changes hears it.
+    let mut prompts = support::listen(addr, 6, json!({ "promptsListChanged": true }));
+    support::read_events(&mut prompts, 1);
+    let call = support::stateless_request(
+        3,
+        "tools/call",
+        json!({ "name": "test_trigger_prompt_change" }),
+    );
+    let reply = addr.stateless(&call, &[]);
+    assert_eq!(reply.json()["result"]["content"][0]["text"], "added dynamic_prompt_1");
+    let heard = support::read_events(&mut prompts, 1);
+    assert_eq!(heard[0]["method"], "notifications/prompts/list_changed", "{heard:?}");
+    let listed = addr.request(&session, 4, "prompts/list", json!({})).json();
+    assert!(listed.to_string().contains("test_dynamic_prompt_1"), "{listed}");
+}
+
+/// A native server's resources, template and prompt are served beside the
+/// components' (its prompt namespaced, its URIs its own), its request to
+/// the client during a call is relayed to a session's client, and its
+/// resource updates reach the sessions subscribed to the URI.
+#[test]
+fn a_native_servers_resources_prompts_questions_and_updates_reach_the_client() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/native/library.py");
+    let dir = tempfile::tempdir().unwrap();
+    let native = format!(
+        "[[native]]\nname = \"library\"\nlauncher = \"process\"\ncommand = [{:?}, {:?}]\n",
+        python(),
+        script.display().to_string()
+    );
+    let addr = support::start(config(&native, dir.path()));
+    wait_up(&addr, "library");
+    let session = addr.session_with(json!({ "elicitation": {} }));
+    let result = |id, method: &str, params| {
+        let reply = addr.request(&session, id, method, params);
+        let body = match reply.header("content-type") {
+            Some("text/event-stream") => reply.events().pop().unwrap(),
+            _ => reply.json(),
+        };
+        body["result"].clone()
+    };
+    let listed = result(2, "resources/list", json!({}));
+    assert!(listed.to_string().contains("library://catalog"), "{listed}");
+    let read = result(3, "resources/read", json!({ "uri": "library://catalog" }));
+    assert_eq!(read["contents"][0]["text"], "dune\nemma");
+    let read = result(4, "resources/read", json!({ "uri": "library://books/dune" }));
+    assert_eq!(read["contents"][0]["text"], "Dune, by Frank Herbert");
+    let prompt = result(
+        5,
+        "prompts/get",
+        json!({ "name": "library_review", "arguments": { "slug": "emma" } }),
+    );
+    assert!(prompt.to_string().contains("Emma, by Jane Austen"), "{prompt}");
+
+    // The server's elicitation, relayed on the call's stream.
+    let lend = json!({ "jsonrpc": "2.0", "id": 6, "method": "tools/call",
+        "params": { "name": "library_lend", "arguments": { "slug": "dune" } } });
+    let mut stream = support::post_stream(addr, &session, &lend);
+    let request = support::read_events(&mut stream, 1).pop().unwrap();
+    assert_eq!(request["method"], "elicitation/create", "{request}");
+    let answer = json!({ "jsonrpc": "2.0", "id": request["id"],
+        "result": { "action": "accept", "content": { "ok": true } } });
+    assert_eq!(addr.post(Some(&session), &answer, &[]).status, 202);
+    let response = support::read_events(&mut stream, 1).pop().unwrap();
+    assert_eq!(text(&response["result"]), "lent dune", "{response}");
+
+    // MCP 2026-07-28 has no channel back during a request: the server is
+    // told so, and its tool reports it.
+    let lend = support::stateless_request(
+        7,
+        "tools/call",
+        json!({ "name": "library_lend", "arguments": { "slug": "emma" },
+                "_meta": { "io.modelcontextprotocol/clientCapabilities": { "elicitation": {} } } }),
+    );
+    let reply = addr.stateless(&lend, &[]);
+    assert_eq!(reply.json()["result"]["isError"], true, "{}", reply.body);
+
+    // An update of a subscribed URI reaches the session's stream.
+    result(8, "resources/subscribe", json!({ "uri": "library://books/dune" }));
+    let mut updates = support::session_stream(addr, &session);
+    let touched = call(&addr, "library_touch", json!({ "slug": "dune" }));
+    assert_eq!(text(&touched), "touched dune");
+    let heard = support::read_events(&mut updates, 1);
+    assert_eq!(heard[0]["method"], "notifications/resources/updated", "{heard:?}");
+    assert_eq!(heard[0]["params"]["uri"], "library://books/dune");
 }
