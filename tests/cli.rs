@@ -257,3 +257,38 @@ fn builtin_tool_is_loadable_from_a_config() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+/// A component of the tools-only contract `corral:mcp@0.1.0`
+/// (`tests/legacy-tool`, wit-bindgen alone, no SDK) still loads and serves
+/// beside the current one: listed, called, its log reaching stderr, and
+/// `corral check` naming its contract.
+#[test]
+fn a_corral_mcp_0_1_0_component_still_loads_and_serves() {
+    const LEGACY: &str = env!("CORRAL_GUEST_LEGACY");
+    let out = corral(&["tools", LEGACY]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let names: Vec<Value> =
+        stdout_json(&out)["tools"].as_array().unwrap().iter().map(|t| t["name"].clone()).collect();
+    assert_eq!(names, ["echo", "log"]);
+
+    let out = corral(&["call", LEGACY, "echo", r#"{"text":"from 0.1.0"}"#]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out)["content"][0]["text"], "from 0.1.0");
+
+    let out = corral(&["call", LEGACY, "log", r#"{"message":"old contract speaking"}"#]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("old contract speaking"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(
+        &config,
+        format!("[[component]]\nname = \"legacy\"\npath = {LEGACY:?}\n\n[[component]]\nname = \"notes\"\npath = \"builtin:notes\"\n"),
+    )
+    .unwrap();
+    let out = corral(&["check", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("component \"legacy\" (corral:mcp@0.1.0"), "{stdout}");
+    assert!(stdout.contains("component \"notes\" (corral:mcp@0.2.0"), "{stdout}");
+}

@@ -172,6 +172,37 @@ async fn log_flood_is_output_too_large_and_stops_the_guest() {
     assert_contained(&sandbox, &c, &report, CallOutcome::OutputTooLarge).await;
 }
 
+/// A guest that asks the client in a loop, whatever the answer: every
+/// question is paid for from the output budget, so the loop ends at the
+/// limit, with the questions that fit delivered and each one answered.
+#[tokio::test]
+async fn a_guest_asking_in_a_loop_is_stopped_by_its_output_budget() {
+    let (sandbox, c) =
+        load(policy_with(LimitOverrides { output_kib: Some(16), ..Default::default() })).await;
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    // The client: accepts every question at once.
+    let client = tokio::spawn(async move {
+        let mut asked = 0;
+        while let Some(event) = rx.recv().await {
+            if let GuestEvent::Ask { request, reply } = event {
+                assert_eq!(request.method, "elicitation/create");
+                asked += 1;
+                let _ = reply.send(Ok(json!({ "action": "accept", "content": { "ok": true } })));
+            }
+        }
+        asked
+    });
+    let report = sandbox.call(&c, "ask_loop", "{}", Some(tx)).await;
+    let asked = client.await.unwrap();
+    assert!((50..200).contains(&asked), "16 KiB pays for about a hundred questions, not {asked}");
+    assert_contained(&sandbox, &c, &report, CallOutcome::OutputTooLarge).await;
+
+    // Nobody to ask (the command line): each question is refused at once,
+    // and still paid for.
+    let report = call(&sandbox, &c, "ask_loop", json!({})).await;
+    assert_contained(&sandbox, &c, &report, CallOutcome::OutputTooLarge).await;
+}
+
 #[tokio::test]
 async fn stdout_flood_is_captured_bounded_and_harmless() {
     let (sandbox, c) = load(Policy::deny_all()).await;

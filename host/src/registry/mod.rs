@@ -880,6 +880,7 @@ mod tests {
 
     use super::*;
     use crate::call::CallOutcome;
+    use crate::registry::uri_template::UriTemplate;
     use crate::sandbox::{CompletionRequest, EventSink};
     use crate::schema::InputSchema;
 
@@ -1033,6 +1034,94 @@ mod tests {
         let InstallError::Duplicate { first, second, .. } = err else { panic!("{err}") };
         assert_eq!((first.as_str(), second.as_str()), ("a", "b"));
         assert!(matches!(registry.status()[1].state, SourceState::Failed(_)));
+    }
+
+    fn resource(uri: &str) -> NewResource {
+        let definition = json!({ "uri": uri, "name": uri }).as_object().unwrap().clone();
+        NewResource { uri: uri.into(), definition }
+    }
+
+    fn template(text: &str) -> NewTemplate {
+        let definition = json!({ "uriTemplate": text, "name": text }).as_object().unwrap().clone();
+        NewTemplate { template: UriTemplate::parse(text).unwrap(), definition }
+    }
+
+    fn install(registry: &Registry, id: SourceId, offer: NewOffer) -> Result<(), InstallError> {
+        registry.install_component(id, offer, Arc::new(Echo), Duration::ZERO, false)
+    }
+
+    #[test]
+    fn a_uri_outside_the_components_namespace_fails_it_naming_the_scheme() {
+        let registry = Registry::new();
+        let notes = component(&registry, "notes", "my_notes");
+        let offer = NewOffer {
+            tools: vec![tool("write")],
+            resources: vec![resource("my-notes://index")],
+            templates: vec![template("file:///{path}")],
+            ..NewOffer::default()
+        };
+        let err = install(&registry, notes, offer).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "component \"notes\": resource template \"file:///{path}\" is outside its \
+             namespace: its URIs must start with \"my-notes:\" (the scheme is the component's \
+             namespace)"
+        );
+        // All or none: its tool is not served either, and the error is shown.
+        assert!(matches!(registry.lookup("my_notes_write"), Lookup::Unknown));
+        let SourceState::Failed(shown) = &registry.status()[0].state else { panic!() };
+        assert!(shown.contains("outside its namespace"), "{shown}");
+
+        // A bare namespace may use any scheme; a matching one is served.
+        let bare = component(&registry, "bare", "");
+        install(
+            &registry,
+            bare,
+            NewOffer { resources: vec![resource("file:///etc/motd")], ..NewOffer::default() },
+        )
+        .unwrap();
+        let own = component(&registry, "own", "my_notes");
+        install(
+            &registry,
+            own,
+            NewOffer { templates: vec![template("my-notes://{name}")], ..NewOffer::default() },
+        )
+        .unwrap();
+        assert!(matches!(registry.lookup_resource("my-notes://a.md"), Lookup::Found(_)));
+        assert!(matches!(registry.lookup_resource("file:///etc/motd"), Lookup::Found(_)));
+    }
+
+    #[test]
+    fn a_uri_or_template_two_components_offer_fails_the_second() {
+        let registry = Registry::new();
+        let a = component(&registry, "a", "");
+        let b = component(&registry, "b", "");
+        let c = component(&registry, "c", "");
+        install(
+            &registry,
+            a,
+            NewOffer {
+                resources: vec![resource("x://one")],
+                templates: vec![template("x://t/{id}")],
+                ..NewOffer::default()
+            },
+        )
+        .unwrap();
+        let err = install(
+            &registry,
+            b,
+            NewOffer { resources: vec![resource("x://one")], ..NewOffer::default() },
+        )
+        .unwrap_err();
+        let InstallError::Duplicate { kind, first, .. } = err else { panic!("{err}") };
+        assert_eq!((kind, first.as_str()), ("resource", "a"));
+        let err = install(
+            &registry,
+            c,
+            NewOffer { templates: vec![template("x://t/{id}")], ..NewOffer::default() },
+        )
+        .unwrap_err();
+        assert!(matches!(err, InstallError::Duplicate { kind: "resource template", .. }), "{err}");
     }
 
     #[test]

@@ -133,6 +133,19 @@ pub fn log_flood(count: u64, size: u64) -> Result<String, ToolError> {
     Ok(format!("logged {count} messages of {size} bytes"))
 }
 
+/// Asks the client a new question, again and again, whatever the answer:
+/// a guest that would flood the client with requests. Returns only if the
+/// host lets it ask `u32::MAX` questions.
+pub fn ask_loop() -> Result<String, ToolError> {
+    const SCHEMA: &str = r#"{"type":"object","properties":{"ok":{"type":"boolean"}}}"#;
+    for i in 0..u32::MAX {
+        let _ = corral_sdk::Elicitation::new(format!("question {i}?"))
+            .id(format!("q{i}"))
+            .ask_with_schema(SCHEMA);
+    }
+    Ok("asked every question".to_owned())
+}
+
 /// Arguments of `stdout`.
 #[derive(Debug, Deserialize, JsonSchema)]
 pub struct StdoutArgs {

@@ -21,6 +21,7 @@
 //! | `udp_send {address}`, `listen {address}` | network probes (a UDP datagram, a TCP listener) |
 //! | `flood {bytes}` | one text item that large |
 //! | `log_flood {count, size}` | `count` log messages of `size` bytes |
+//! | `ask_loop {}` | asks the client a new question forever, ignoring the answers |
 //! | `stdout {bytes}` | writes that much to stdout and to stderr |
 //! | `panic {message}` | panics |
 //! | `sleep {ms}` | blocks in a host call (the WASI clock) |
@@ -110,6 +111,11 @@ pub fn tools() -> Toolbox {
             "log_flood",
             "Send count log messages of size bytes each",
             |args: exhaust::LogFloodArgs| exhaust::log_flood(args.count, args.size),
+        ))
+        .with(Tool::new(
+            "ask_loop",
+            "Ask the client a new question forever, whatever it answers",
+            |_: NoArgs| exhaust::ask_loop(),
         ))
         .with(Tool::new(
             "stdout",
