@@ -178,6 +178,7 @@ mod tests {
                 "listen",
                 "flood",
                 "log_flood",
+                "ask_loop",
                 "stdout",
                 "panic",
                 "sleep",
