@@ -8,11 +8,20 @@
 //! checks compatibility again when loading; an entry it refuses is
 //! recompiled and replaced.
 //!
-//! Trust: artifacts are native code loaded without verification, so the
-//! directory is created mode 0700 and must not be writable by anyone but the
-//! host's user.
+//! Artifacts are native code, loaded and run, so the cache guards what it
+//! loads:
+//!
+//! | threat | guard |
+//! | --- | --- |
+//! | a truncated or altered file (a crash mid-write, a bad disk, a stray edit), or one swapped for another entry | each entry is `SHA-256(entry name ‖ artifact) ‖ artifact`, the name being its key; a mismatch is never loaded: it is recompiled and replaced, with a warning |
+//! | another user writing the cache | the directory is created 0700; a directory or entry owned by another user, or writable by group or others, is refused: the cache is not used (a warning names the path and why) and components compile at each start |
+//! | a half-written file seen by a concurrent loader | entries are written to a temporary file and renamed |
+//!
+//! The digest detects corruption, not an attacker who can write the
+//! directory: that is what the ownership check is for.
 
 use std::hash::{Hash, Hasher};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
@@ -46,13 +55,16 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 impl CompileCache {
-    /// Opens (creating if needed) a cache directory for `engine`.
-    pub fn open(dir: &Path, engine: &Engine) -> std::io::Result<CompileCache> {
+    /// Opens (creating if needed) a cache directory for `engine`. A
+    /// directory another user owns, or that group or others may write, is
+    /// an error naming it.
+    pub fn open(dir: &Path, engine: &Engine) -> io::Result<CompileCache> {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
         std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
         builder.create(dir)?;
+        check_private(dir, "directory")?;
         let mut hasher = ShaHasher(Sha256::new());
         engine.precompile_compatibility_hash().hash(&mut hasher);
         Ok(CompileCache { dir: dir.to_owned(), engine_key: hex(&hasher.0.finalize()[..16]) })
@@ -80,15 +92,23 @@ impl CompileCache {
         wasm: &[u8],
     ) -> wasmtime::Result<(Component, bool)> {
         let path = self.entry(wasm);
-        if path.exists() {
-            // SAFETY: the cache directory is private to the host (see the
-            // module docs) and the key includes the engine's compatibility
-            // hash; wasmtime re-checks the header before using the artifact.
-            match unsafe { Component::deserialize_file(engine, &path) } {
-                Ok(component) => return Ok((component, true)),
-                Err(err) => {
-                    tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {err}")
+        match self.read(&path) {
+            Ok(Some(artifact)) => {
+                // SAFETY: the artifact is the one this cache wrote (its digest
+                // matches, and only the host's user can write the directory
+                // and the file, as `read` checked); the key includes the
+                // engine's compatibility hash, and wasmtime re-checks the
+                // header before using it.
+                match unsafe { Component::deserialize(engine, artifact) } {
+                    Ok(component) => return Ok((component, true)),
+                    Err(err) => {
+                        tracing::warn!(path = %path.display(), "ignoring unusable cache entry: {err}")
+                    }
                 }
+            }
+            Ok(None) => {}
+            Err(err) => {
+                tracing::warn!(path = %path.display(), "ignoring cache entry, compiling again: {err}")
             }
         }
         let component = Component::new(engine, wasm)?;
@@ -98,11 +118,89 @@ impl CompileCache {
         Ok((component, false))
     }
 
-    fn store(&self, path: &Path, component: &Component) -> std::io::Result<()> {
-        let bytes = component.serialize().map_err(std::io::Error::other)?;
+    /// The artifact stored at `path`, its digest checked; `None` if there
+    /// is none.
+    fn read(&self, path: &Path) -> io::Result<Option<Vec<u8>>> {
+        let mut bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => return Err(err),
+        };
+        check_private(path, "entry")?;
+        if bytes.len() < DIGEST_LEN {
+            return Err(io::Error::other(format!(
+                "{} bytes, shorter than its digest",
+                bytes.len()
+            )));
+        }
+        let artifact = bytes.split_off(DIGEST_LEN);
+        if digest(path, &artifact)[..] != bytes[..] {
+            return Err(io::Error::other(
+                "its digest does not match its name and contents (truncated, altered or swapped)",
+            ));
+        }
+        Ok(Some(artifact))
+    }
+
+    fn store(&self, path: &Path, component: &Component) -> io::Result<()> {
+        let artifact = component.serialize().map_err(io::Error::other)?;
         // Write then rename, so a concurrent reader never sees half a file.
         let mut tmp = tempfile::NamedTempFile::new_in(&self.dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
+        io::Write::write_all(&mut tmp, &digest(path, &artifact))?;
+        io::Write::write_all(&mut tmp, &artifact)?;
         tmp.persist(path).map(drop).map_err(|e| e.error)
     }
+}
+
+/// Bytes of the SHA-256 digest in front of each artifact.
+const DIGEST_LEN: usize = 32;
+
+/// The digest in front of the artifact stored at `path`: over the entry's
+/// name (its key) and the artifact, so an entry copied to another key does
+/// not match.
+fn digest(path: &Path, artifact: &[u8]) -> [u8; DIGEST_LEN] {
+    let name = path.file_name().map(|n| n.as_encoded_bytes()).unwrap_or_default();
+    let mut hasher = Sha256::new();
+    hasher.update((name.len() as u64).to_le_bytes());
+    hasher.update(name);
+    hasher.update(artifact);
+    hasher.finalize().into()
+}
+
+/// Refuses a `what` (the directory, an entry) that another user owns or
+/// that group or others may write: its contents could then be anyone's
+/// native code.
+#[cfg(unix)]
+fn check_private(path: &Path, what: &str) -> io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path)?;
+    let me = rustix::process::geteuid().as_raw();
+    if meta.uid() != me {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "cache {what} {} is owned by uid {}, not by this process's user (uid {me}); \
+                 its files are loaded as native code",
+                path.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!(
+                "cache {what} {} is writable by group or others (mode {:o}); \
+                 its files are loaded as native code",
+                path.display(),
+                meta.mode() & 0o7777
+            ),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn check_private(_path: &Path, _what: &str) -> io::Result<()> {
+    Ok(())
 }

@@ -143,8 +143,10 @@ impl Sandbox {
         compile_time: Duration,
         from_cache: bool,
     ) -> Result<LoadedComponent, LoadError> {
-        let link_error =
-            |e: wasmtime::Error| LoadError::Link { component: name.to_owned(), source: e.into() };
+        let link_error = |e: wasmtime::Error| LoadError::Link {
+            component: name.to_owned(),
+            reason: format!("{e:#}"),
+        };
         let pre = self.linker.instantiate_pre(component).map_err(link_error)?;
         let v2 = (
             v2::exports::corral::mcp::tools::GuestIndices::new(&pre).ok(),

@@ -106,25 +106,23 @@ const MEMORY_KEEP_RESIDENT: usize = 1 << 20;
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The bytes are not a valid component, or compilation failed.
-    #[error("component \"{component}\": not a valid wasm component")]
+    #[error("component \"{component}\": not a valid wasm component: {reason}")]
     Compile {
         /// The component's name.
         component: String,
-        /// wasmtime's reason.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        /// wasmtime's reason, with its causes.
+        reason: String,
     },
     /// The component imports something Corral does not provide, or exports
     /// none of the contract's interfaces.
     #[error(
-        "component \"{component}\": cannot be linked (is it built against corral-sdk's WIT, corral:mcp@0.1.0 or 0.2.0?)"
+        "component \"{component}\": cannot be linked (is it built against corral-sdk's WIT, corral:mcp@0.1.0 or 0.2.0?): {reason}"
     )]
     Link {
         /// The component's name.
         component: String,
         /// wasmtime's reason, naming the import or export.
-        #[source]
-        source: Box<dyn std::error::Error + Send + Sync>,
+        reason: String,
     },
     /// Listing its tools, resources or prompts failed.
     #[error("component \"{component}\": listing what it offers failed: {message}")]
@@ -152,13 +150,16 @@ pub enum SandboxError {
     /// wasmtime refused the engine configuration.
     #[error("cannot create the wasm engine")]
     Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
-    /// The compile cache directory could not be created.
-    #[error("cannot open compile cache {path}")]
+    /// The compile cache directory could not be created, or is not
+    /// private to the host's user.
+    #[error(
+        "cannot use the compile cache {path}: {source} (fix it, choose another \
+         engine.cache_dir, or set engine.no_cache = true)"
+    )]
     Cache {
         /// The directory.
         path: PathBuf,
         /// Why.
-        #[source]
         source: std::io::Error,
     },
 }
@@ -290,8 +291,10 @@ impl Sandbox {
         .unwrap_or_else(|join| {
             Err(wasmtime::Error::msg(format!("the compiler thread failed: {join}")))
         });
-        let (component, from_cache) = compiled
-            .map_err(|e| LoadError::Compile { component: name.to_owned(), source: e.into() })?;
+        let (component, from_cache) = compiled.map_err(|e| LoadError::Compile {
+            component: name.to_owned(),
+            reason: format!("{e:#}"),
+        })?;
         let compile_time = started.elapsed();
         self.link(name, &component, policy, compile_time, from_cache).await
     }
