@@ -292,3 +292,72 @@ fn a_corral_mcp_0_1_0_component_still_loads_and_serves() {
     assert!(stdout.contains("component \"legacy\" (corral:mcp@0.1.0"), "{stdout}");
     assert!(stdout.contains("component \"notes\" (corral:mcp@0.2.0"), "{stdout}");
 }
+
+/// `serve` on an address that is not loopback without bearer tokens
+/// refuses to start, naming both ways out; with the flag it serves (and
+/// warns); with a tokens file others can read it serves and warns of that.
+#[test]
+fn serve_refuses_a_non_loopback_address_without_tokens() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let serve = |args: &[&str]| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
+        command
+            .args(["serve", "--listen", "0.0.0.0:0"])
+            .args(args)
+            .env("CORRAL_DATA_DIR", dir.path())
+            .env("CORRAL_CACHE_DIR", std::env::temp_dir().join("corral-cli-test-cache"));
+        command
+    };
+    let out = serve(&[]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "refusing to serve 0.0.0.0:0 without authentication: it is not a loopback address"
+        ),
+        "{stderr}"
+    );
+    assert!(stderr.contains("server.auth_tokens_file"), "{stderr}");
+    assert!(stderr.contains("--allow-unauthenticated-network"), "{stderr}");
+
+    // Starts, prints its address, answers on loopback, warns; then stops.
+    let started = |command: &mut Command, warning: &str| {
+        let mut child = command
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let port = line.trim().rsplit(':').next().unwrap().trim_end_matches("/mcp").to_owned();
+        assert!(line.starts_with("corral: listening on http://0.0.0.0:"), "{line}");
+        let health = {
+            use std::io::{Read, Write};
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port.parse().unwrap()))
+                .expect("it listens on loopback too");
+            stream
+                .write_all(b"GET /healthz HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n")
+                .unwrap();
+            let mut reply = String::new();
+            stream.read_to_string(&mut reply).unwrap();
+            reply
+        };
+        child.kill().unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+        assert!(stderr.contains(warning), "{stderr}");
+    };
+    started(&mut serve(&["--allow-unauthenticated-network"]), "without authentication");
+
+    let tokens = dir.path().join("tokens.txt");
+    std::fs::write(&tokens, "s3cret\n").unwrap();
+    std::fs::set_permissions(&tokens, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(&config, "[server]\nauth_tokens_file = \"tokens.txt\"\n").unwrap();
+    started(
+        &mut serve(&["--config", config.to_str().unwrap()]),
+        "readable or writable by group or others",
+    );
+}

@@ -40,6 +40,11 @@ enum Command {
         /// (default 127.0.0.1:7070; port 0 picks a free port).
         #[arg(long, conflicts_with = "stdio")]
         listen: Option<std::net::SocketAddr>,
+        /// Serve an address that is not loopback without bearer tokens
+        /// (`[server] allow_unauthenticated_network = true`): only behind
+        /// something that authenticates.
+        #[arg(long, conflicts_with = "stdio")]
+        allow_unauthenticated_network: bool,
         /// Speak MCP over stdin and stdout instead of HTTP: one JSON-RPC
         /// message per line; logs go to stderr. Ends when stdin closes.
         #[arg(long)]
@@ -143,8 +148,9 @@ fn init_logging(format: LogFormat, default_filter: &str) {
 
 async fn run(command: Command) -> Result<ExitCode> {
     match command {
-        Command::Serve { config, listen, stdio } => {
-            let config = load_config(config.as_deref())?;
+        Command::Serve { config, listen, stdio, allow_unauthenticated_network } => {
+            let mut config = load_config(config.as_deref())?;
+            config.server.allow_unauthenticated_network |= allow_unauthenticated_network;
             if stdio {
                 serve_stdio(config).await?;
             } else {

@@ -8,6 +8,7 @@
 //! allowed_hosts = ["mcp.internal"]         # Host header names, besides the loopback ones
 //! allowed_origins = ["https://app.example"] # browser Origins, besides the loopback ones
 //! auth_tokens_file = "tokens.txt"          # one bearer token per line
+//! allow_unauthenticated_network = false    # true: serve a non-loopback address without tokens
 //! max_body_kib = 4096
 //! max_calls_in_flight = 128
 //!
@@ -49,6 +50,13 @@ pub struct ServerConfig {
     /// `/readyz` and `/metrics` stay open. Default: none (no authentication).
     #[serde(default)]
     pub auth_tokens_file: Option<PathBuf>,
+    /// Serve an address that is not loopback without `auth_tokens_file`:
+    /// only when something in front of Corral authenticates (a gateway, a
+    /// mesh with mTLS). Without it, `corral serve` refuses to start on such
+    /// an address, since anyone who reaches it could call every granted
+    /// tool; `--allow-unauthenticated-network` sets it too. Default: false.
+    #[serde(default)]
+    pub allow_unauthenticated_network: bool,
     /// Token-bucket rate limit on `/mcp` requests, per bearer token (or per
     /// client IP when no tokens are configured). Default: none (unlimited).
     #[serde(default)]
@@ -172,6 +180,7 @@ impl Default for ServerConfig {
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
             auth_tokens_file: None,
+            allow_unauthenticated_network: false,
             rate_limit: None,
             max_body_kib: defaults::max_body_kib(),
             max_calls_in_flight: defaults::max_calls_in_flight(),

@@ -78,6 +78,18 @@ impl BearerTokens {
         if tokens.digests.is_empty() {
             return Err(TokenFileError::Empty { path: path.to_owned() });
         }
+        #[cfg(unix)]
+        if let Ok(meta) = std::fs::metadata(path) {
+            use std::os::unix::fs::PermissionsExt;
+            if meta.permissions().mode() & 0o077 != 0 {
+                tracing::warn!(
+                    path = %path.display(),
+                    mode = format!("{:o}", meta.permissions().mode() & 0o7777),
+                    "server.auth_tokens_file is readable or writable by group or others: \
+                     anyone on this machine who reads it can call every tool (chmod 600 it)"
+                );
+            }
+        }
         Ok(tokens)
     }
 

@@ -84,6 +84,18 @@ pub enum ServeError {
     /// The token file is unusable.
     #[error(transparent)]
     Tokens(#[from] TokenFileError),
+    /// A non-loopback address without authentication, not allowed.
+    #[error(
+        "refusing to serve {addr} without authentication: it is not a loopback address, so \
+         anyone who can reach it could call every tool this host grants. Set \
+         server.auth_tokens_file (bearer tokens), or, if something in front of Corral \
+         authenticates, server.allow_unauthenticated_network = true \
+         (--allow-unauthenticated-network)"
+    )]
+    Unauthenticated {
+        /// The address.
+        addr: SocketAddr,
+    },
     /// The address could not be bound.
     #[error("cannot listen on {addr}")]
     Bind {
@@ -120,6 +132,16 @@ impl Server {
             None => None,
         };
         let addr = listen.unwrap_or(config.server.listen);
+        if tokens.is_none() && !addr.ip().is_loopback() {
+            if !config.server.allow_unauthenticated_network {
+                return Err(ServeError::Unauthenticated { addr });
+            }
+            tracing::warn!(
+                %addr,
+                "serving a non-loopback address without authentication \
+                 (server.allow_unauthenticated_network): whoever reaches it can call every tool"
+            );
+        }
         let listener =
             TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         let app = App::start(&config, NativeMode::Start)?;
