@@ -10,6 +10,7 @@
 //! | `corral_operations_total` | counter | `kind`, `source`, `outcome` | finished `resources/read`, `prompts/get` and `completion/complete` requests, by the component or native server that served them (`_none` when nothing did) |
 //! | `corral_operation_duration_seconds` | histogram | `kind` | host wall time of those requests |
 //! | `corral_http_requests_total` | counter | `status` | HTTP responses, by status code |
+//! | `corral_http_connections_refused_total` | counter | - | connections answered 503 and closed because `server.max_connections` were open |
 //! | `corral_component_compile_seconds` | histogram | - | time to compile (or load from cache) each component at start |
 //! | `corral_native_server_up` | gauge | `server` | 1 while a native MCP server answers pings |
 //! | `corral_circuit_open` | gauge | `server` | 1 while a native server's circuit breaker fails fast |
@@ -104,6 +105,7 @@ pub struct Metrics {
     operations: Family<OperationLabels, Counter>,
     operation_duration: Family<KindLabels, Histogram, fn() -> Histogram>,
     http_requests: Family<StatusLabels, Counter>,
+    connections_refused: Counter,
     component_compile: Histogram,
     native_server_up: Family<ServerLabels, Gauge>,
     circuit_open: Family<ServerLabels, Gauge>,
@@ -169,6 +171,12 @@ impl Metrics {
             "HTTP responses by status code",
             http_requests.clone(),
         );
+        let connections_refused = Counter::default();
+        registry.register(
+            "corral_http_connections_refused",
+            "Connections refused because server.max_connections were open",
+            connections_refused.clone(),
+        );
         let component_compile = Histogram::new(exponential_buckets(0.001, 2.0, 16));
         registry.register(
             "corral_component_compile_seconds",
@@ -202,6 +210,7 @@ impl Metrics {
             operations,
             operation_duration,
             http_requests,
+            connections_refused,
             component_compile,
             native_server_up,
             circuit_open,
@@ -287,6 +296,11 @@ impl Metrics {
     /// Counts one HTTP response.
     pub fn record_http_response(&self, status: u16) {
         self.http_requests.get_or_create(&StatusLabels { status }).inc();
+    }
+
+    /// Counts one connection refused at `server.max_connections`.
+    pub fn record_connection_refused(&self) {
+        self.connections_refused.inc();
     }
 
     /// Records one component's compile (or cache load) time.

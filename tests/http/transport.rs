@@ -262,3 +262,59 @@ fn calls_past_max_calls_in_flight_are_503_busy() {
     assert_eq!(busy.json()["id"], json!(2));
     assert_eq!(slow.join().unwrap().status, 200);
 }
+
+/// Past `max_connections` open connections (idle ones count), one more is
+/// answered 503 with `Retry-After`, naming the setting, and closed; once the
+/// held connections close, requests are served again. Refusals are counted.
+#[test]
+fn connections_past_the_limit_are_answered_503_and_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(conformance_config("max_connections = 2", dir.path()));
+    assert_eq!(server.get("/healthz").status, 200);
+    let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(server.0).unwrap()).collect();
+    // Until the server has accepted both, a request may still get through.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let refused = loop {
+        let reply = server.get("/healthz");
+        if reply.status != 200 || Instant::now() > deadline {
+            break reply;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert_eq!(refused.header("retry-after"), Some("1"));
+    assert!(refused.body.contains("(server.max_connections)"), "{}", refused.body);
+
+    drop(held);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.get("/healthz").status != 200 {
+        assert!(Instant::now() < deadline, "never served again");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let metrics = server.get("/metrics").body;
+    assert!(metrics.contains("corral_http_connections_refused_total 1"), "{metrics}");
+}
+
+/// A client sending its headers a byte at a time is cut off at
+/// `header_timeout_ms`, long before it would finish, and the server goes
+/// on serving.
+#[test]
+fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(conformance_config("header_timeout_ms = 500", dir.path()));
+    let mut slow = TcpStream::connect(server.0).unwrap();
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nhost: {}\r\nx-pad: {}\r\n\r\n",
+        server.0,
+        "a".repeat(200)
+    );
+    // At 50 ms a byte the headers would take over 10 s.
+    let started = Instant::now();
+    let cut_off = request.as_bytes().iter().any(|byte| {
+        std::thread::sleep(Duration::from_millis(50));
+        slow.write_all(&[*byte]).is_err()
+    });
+    assert!(cut_off, "the server read slow headers for {:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(5), "cut off after {:?}", started.elapsed());
+    assert_eq!(server.get("/healthz").status, 200);
+}

@@ -11,6 +11,8 @@
 //! allow_unauthenticated_network = false    # true: serve a non-loopback address without tokens
 //! max_body_kib = 4096
 //! max_calls_in_flight = 128
+//! max_connections = 1024                   # then 503 + Retry-After, connection closed
+//! header_timeout_ms = 30000                # a request's headers must arrive within it
 //!
 //! [server.rate_limit]                      # per token, or per client IP without tokens
 //! per_second = 20
@@ -73,6 +75,15 @@ pub struct ServerConfig {
     /// one ends. Default: 1024.
     #[serde(default = "defaults::max_sessions")]
     pub max_sessions: u32,
+    /// TCP connections open at once (idle keep-alive and SSE streams
+    /// included); one more is answered 503 with `Retry-After` and closed.
+    /// Default: 1024.
+    #[serde(default = "defaults::max_connections")]
+    pub max_connections: u32,
+    /// Time a client has to send a request's headers, from its first byte
+    /// (a client sending them a byte at a time is cut off). Default: 30000.
+    #[serde(default = "defaults::header_timeout_ms")]
+    pub header_timeout_ms: u64,
     /// A session with no request for this long ends, in seconds. Default: 1800.
     #[serde(default = "defaults::session_idle_timeout_secs")]
     pub session_idle_timeout_secs: u64,
@@ -144,6 +155,12 @@ mod defaults {
     pub(super) fn max_calls_in_flight() -> u32 {
         128
     }
+    pub(super) fn max_connections() -> u32 {
+        1024
+    }
+    pub(super) fn header_timeout_ms() -> u64 {
+        30_000
+    }
     pub(super) fn max_sessions() -> u32 {
         1024
     }
@@ -185,6 +202,8 @@ impl Default for ServerConfig {
             max_body_kib: defaults::max_body_kib(),
             max_calls_in_flight: defaults::max_calls_in_flight(),
             max_sessions: defaults::max_sessions(),
+            max_connections: defaults::max_connections(),
+            header_timeout_ms: defaults::header_timeout_ms(),
             session_idle_timeout_secs: defaults::session_idle_timeout_secs(),
             page_size: defaults::page_size(),
             shutdown_grace_ms: defaults::shutdown_grace_ms(),
@@ -200,10 +219,12 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Checks ranges and forms.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 10] = [
+        let ranges: [(&'static str, u64, u64, u64); 12] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
             ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
             ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
+            ("max_connections", self.max_connections.into(), 1, 1_000_000),
+            ("header_timeout_ms", self.header_timeout_ms, 100, 600_000),
             ("session_idle_timeout_secs", self.session_idle_timeout_secs, 1, 7 * 24 * 3600),
             ("page_size", self.page_size.into(), 1, 10_000),
             ("shutdown_grace_ms", self.shutdown_grace_ms, 0, 3600 * 1000),

@@ -77,6 +77,13 @@ pub enum HttpError {
     /// The body could not be read.
     #[error("bad request: cannot read the body: {0}")]
     BodyRead(String),
+    /// The connection limit is reached: this connection is answered and
+    /// closed.
+    #[error(
+        "service unavailable: {0} connections are open, the most this server takes \
+         (server.max_connections); retry shortly"
+    )]
+    TooManyConnections(u32),
     /// A session operation (`GET`, `DELETE`) the MCP core refused.
     #[error("{0}")]
     Session(McpError),
@@ -135,6 +142,7 @@ impl HttpError {
             HttpError::UnsupportedMediaType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, TRANSPORT),
             HttpError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, TRANSPORT),
             HttpError::BodyRead(_) => (StatusCode::BAD_REQUEST, TRANSPORT),
+            HttpError::TooManyConnections(_) => (StatusCode::SERVICE_UNAVAILABLE, TRANSPORT),
             HttpError::Session(error) => (status_of(error, false), error.code()),
         }
     }
@@ -168,6 +176,10 @@ impl HttpError {
             HttpError::RateLimited { retry_after } => {
                 headers
                     .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_secs(*retry_after)));
+            }
+            HttpError::TooManyConnections(_) => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from(1));
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

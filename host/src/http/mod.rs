@@ -56,6 +56,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 
 use self::auth::{AuthFailure, BearerTokens, RateLimiter, TokenFileError};
 pub use self::error::HttpError;
@@ -72,8 +73,6 @@ pub type Response = hyper::Response<Body>;
 
 /// The session header.
 pub const SESSION_HEADER: &str = "mcp-session-id";
-/// How long a client may take to send its request headers.
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -165,6 +164,8 @@ impl Server {
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
         let Server { listener, door } = self;
         let graceful = GracefulShutdown::new();
+        let connections = Arc::new(Semaphore::new(door.config.max_connections as usize));
+        let header_timeout = Duration::from_millis(door.config.header_timeout_ms);
         tokio::pin!(shutdown);
         loop {
             tokio::select! {
@@ -179,17 +180,29 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
+                    let mut builder = hyper::server::conn::http1::Builder::new();
+                    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+                    let Ok(slot) = connections.clone().try_acquire_owned() else {
+                        // Over the limit: one answer that says so, then close.
+                        door.app.metrics.record_connection_refused();
+                        let max = door.config.max_connections;
+                        let refuse = service_fn(move |_req| async move {
+                            Ok::<_, Infallible>(HttpError::TooManyConnections(max).into_response())
+                        });
+                        let conn = builder.keep_alive(false).serve_connection(TokioIo::new(stream), refuse);
+                        tokio::spawn(async move {
+                            let _ = tokio::time::timeout(header_timeout, conn).await;
+                        });
+                        continue;
+                    };
                     let door = door.clone();
                     let service = service_fn(move |req| handle(door.clone(), peer, req));
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .timer(TokioTimer::new())
-                        .header_read_timeout(HEADER_READ_TIMEOUT)
-                        .serve_connection(TokioIo::new(stream), service);
-                    let conn = graceful.watch(conn);
+                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
                     tokio::spawn(async move {
                         if let Err(err) = conn.await {
                             tracing::debug!(error = %err, %peer, "connection ended with an error");
                         }
+                        drop(slot);
                     });
                 }
                 () = &mut shutdown => break,
