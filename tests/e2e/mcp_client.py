@@ -9,9 +9,15 @@ where MODE is the SDK's `mode`: `auto` (probe `server/discover`, use
 MCP 2026-07-28 when the server offers it) or `legacy` (the 2025-11-25
 initialize handshake). Prints one JSON object describing what the client
 saw, which the Rust test asserts on. Needs `mcp==2.3.0`.
+
+A server lists only the components that have finished loading; with
+MCP_CLIENT_EXPECT_TOOLS=N in the environment the client lists again (for
+at most 60 s) until it sees N tools, as a client that waits for
+`list_changed` would.
 """
 
 import json
+import os
 import sys
 
 import anyio
@@ -22,11 +28,25 @@ RESULT = {}
 
 def server_from(argv):
     if argv[0] == "stdio":
-        return StdioServerParameters(command=argv[1], args=argv[2:])
+        # The SDK passes a child only a few variables of its own
+        # environment; CORRAL_DATA_DIR (where fs writes) is passed on.
+        return StdioServerParameters(command=argv[1], args=argv[2:], env=dict(os.environ))
     return argv[0]
 
 
 async def list_all(client):
+    expected = int(os.environ.get("MCP_CLIENT_EXPECT_TOOLS", "0"))
+    names = []
+    with anyio.move_on_after(60):
+        while True:
+            names = await list_once(client)
+            if len(names) >= expected:
+                return names
+            await anyio.sleep(0.05)
+    return names
+
+
+async def list_once(client):
     names = []
     cursor = None
     while True:
