@@ -252,16 +252,40 @@ pub fn resolve_env(
                 EnvEntry::Secret(Secret(v))
             }
             EnvValue::FromFile { from_file } => {
-                let path = base_dir.join(from_file);
-                let v = std::fs::read_to_string(&path).map_err(|err| {
-                    ConfigError::invalid(&ectx, format!("cannot read {}: {err}", path.display()))
-                })?;
+                let v = read_secret_file(&base_dir.join(from_file))
+                    .map_err(|why| ConfigError::invalid(&ectx, why))?;
                 EnvEntry::Secret(Secret(v.trim_end_matches(['\n', '\r']).to_owned()))
             }
         };
         resolved.push((key.clone(), entry));
     }
     Ok(resolved)
+}
+
+/// The largest secret file `from_file` reads.
+pub const MAX_SECRET_FILE: u64 = 64 * 1024;
+
+/// Reads a `from_file` secret: a regular file (a device such as
+/// `/dev/zero` or a FIFO would never end or never open) of at most
+/// [`MAX_SECRET_FILE`] bytes of UTF-8.
+fn read_secret_file(path: &Path) -> Result<String, String> {
+    use std::io::Read as _;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    if !meta.is_file() {
+        return Err(format!("{shown} is not a regular file"));
+    }
+    let file = std::fs::File::open(path).map_err(|err| format!("cannot read {shown}: {err}"))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_SECRET_FILE + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|err| format!("cannot read {shown}: {err}"))?;
+    if bytes.len() as u64 > MAX_SECRET_FILE {
+        return Err(format!(
+            "{shown} is larger than {MAX_SECRET_FILE} bytes, too large for a secret"
+        ));
+    }
+    String::from_utf8(bytes).map_err(|_| format!("{shown} is not UTF-8 text"))
 }
 
 impl DirGrant {
@@ -372,6 +396,29 @@ mod tests {
         let shown = format!("{policy:?} {}", serde_json::to_string(&policy).unwrap());
         assert!(!shown.contains("s3cret"), "{shown}");
         assert!(shown.contains("<redacted>"));
+    }
+
+    #[test]
+    fn a_secret_file_that_is_a_device_a_directory_or_too_large_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("big"), vec![b'x'; MAX_SECRET_FILE as usize + 1]).unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for (file, why) in [
+            // Read whole, /dev/zero never ends: the host would not start.
+            ("/dev/zero", "/dev/zero is not a regular file"),
+            ("sub", "sub is not a regular file"),
+            ("big", "big is larger than 65536 bytes, too large for a secret"),
+        ] {
+            let env = BTreeMap::from([(
+                "TOKEN".to_owned(),
+                EnvValue::FromFile { from_file: file.into() },
+            )]);
+            let err = Policy::resolve(&component(env), dir.path(), LimitOverrides::default())
+                .unwrap_err()
+                .to_string();
+            assert!(err.starts_with("config: component \"t\": env \"TOKEN\": "), "{err}");
+            assert!(err.ends_with(why), "{err}");
+        }
     }
 
     #[test]
