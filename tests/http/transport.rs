@@ -318,3 +318,49 @@ fn headers_sent_a_byte_at_a_time_are_cut_off_at_the_header_timeout() {
     assert!(started.elapsed() < Duration::from_secs(5), "cut off after {:?}", started.elapsed());
     assert_eq!(server.get("/healthz").status, 200);
 }
+
+#[test]
+fn a_session_holds_at_most_max_streams_per_session_standalone_streams() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(conformance_config(
+        "max_streams_per_session = 2\nsse_keepalive_secs = 1",
+        dir.path(),
+    ));
+    let session = server.session();
+    let first = session_stream(server, &session);
+    let _second = session_stream(server, &session);
+    let get = [("accept", "text/event-stream"), ("mcp-session-id", session.as_str())];
+    let refused = server.send("GET", "/mcp", &get, "");
+    assert_eq!(refused.status, 429, "{}", refused.body);
+    let error = refused.json();
+    assert_eq!(error["error"]["code"], -32000);
+    let message = error["error"]["message"].as_str().unwrap();
+    assert!(message.contains("server.max_streams_per_session"), "{message}");
+    // Another session has its own streams.
+    let other = server.session();
+    drop(session_stream(server, &other));
+    // A stream the client closes frees its slot (noticed at the latest
+    // when the next keep-alive cannot be written).
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let mut stream = TcpStream::connect(server.0).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        write!(
+            stream,
+            "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\n\r\n",
+            server.0
+        )
+        .unwrap();
+        let mut status = [0u8; 12];
+        stream.read_exact(&mut status).unwrap();
+        match &status {
+            b"HTTP/1.1 200" => break,
+            b"HTTP/1.1 429" => {
+                assert!(Instant::now() < deadline, "the closed stream's slot was never freed");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => panic!("unexpected status {:?}", String::from_utf8_lossy(other)),
+        }
+    }
+}

@@ -9,6 +9,8 @@
 //! allowed_origins = ["https://app.example"] # browser Origins, besides the loopback ones
 //! auth_tokens_file = "tokens.txt"          # one bearer token per line
 //! allow_unauthenticated_network = false    # true: serve a non-loopback address without tokens
+//! tls_cert = "cert.pem"                    # serve HTTPS: certificate chain (PEM) ...
+//! tls_key = "key.pem"                      # ... and its private key (PEM)
 //! max_body_kib = 4096
 //! max_calls_in_flight = 128
 //! max_connections = 1024                   # then 503 + Retry-After, connection closed
@@ -59,6 +61,14 @@ pub struct ServerConfig {
     /// tool; `--allow-unauthenticated-network` sets it too. Default: false.
     #[serde(default)]
     pub allow_unauthenticated_network: bool,
+    /// Serve HTTPS (TLS 1.2 and 1.3, HTTP/1.1) with this certificate chain,
+    /// PEM, leaf first, relative to the config file; needs `tls_key`.
+    /// Default: none (plain HTTP).
+    #[serde(default)]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key of `tls_cert` (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub tls_key: Option<PathBuf>,
     /// Token-bucket rate limit on `/mcp` requests, per bearer token (or per
     /// client IP when no tokens are configured). Default: none (unlimited).
     #[serde(default)]
@@ -75,6 +85,10 @@ pub struct ServerConfig {
     /// one ends. Default: 1024.
     #[serde(default = "defaults::max_sessions")]
     pub max_sessions: u32,
+    /// Standalone SSE streams (`GET /mcp`) one 2025-11-25 session may hold
+    /// open at once; one more is answered 429. Default: 4.
+    #[serde(default = "defaults::max_streams_per_session")]
+    pub max_streams_per_session: u32,
     /// TCP connections open at once (idle keep-alive and SSE streams
     /// included); one more is answered 503 with `Retry-After` and closed.
     /// Default: 1024.
@@ -161,6 +175,10 @@ mod defaults {
     pub(super) fn header_timeout_ms() -> u64 {
         30_000
     }
+    pub(super) fn max_streams_per_session() -> u32 {
+        4
+    }
+
     pub(super) fn max_sessions() -> u32 {
         1024
     }
@@ -198,10 +216,13 @@ impl Default for ServerConfig {
             allowed_origins: Vec::new(),
             auth_tokens_file: None,
             allow_unauthenticated_network: false,
+            tls_cert: None,
+            tls_key: None,
             rate_limit: None,
             max_body_kib: defaults::max_body_kib(),
             max_calls_in_flight: defaults::max_calls_in_flight(),
             max_sessions: defaults::max_sessions(),
+            max_streams_per_session: defaults::max_streams_per_session(),
             max_connections: defaults::max_connections(),
             header_timeout_ms: defaults::header_timeout_ms(),
             session_idle_timeout_secs: defaults::session_idle_timeout_secs(),
@@ -219,10 +240,11 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Checks ranges and forms.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 12] = [
+        let ranges: [(&'static str, u64, u64, u64); 13] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
             ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
             ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
+            ("max_streams_per_session", self.max_streams_per_session.into(), 1, 1000),
             ("max_connections", self.max_connections.into(), 1, 1_000_000),
             ("header_timeout_ms", self.header_timeout_ms, 100, 600_000),
             ("session_idle_timeout_secs", self.session_idle_timeout_secs, 1, 7 * 24 * 3600),
@@ -237,6 +259,15 @@ impl ServerConfig {
             if !(min..=max).contains(&value) {
                 return Err(invalid(field, format!("{value} is out of range {min}..={max}")));
             }
+        }
+        match (&self.tls_cert, &self.tls_key) {
+            (Some(_), None) => {
+                return Err(invalid("tls_key", "is missing: tls_cert needs its private key"));
+            }
+            (None, Some(_)) => {
+                return Err(invalid("tls_cert", "is missing: tls_key needs its certificate"));
+            }
+            _ => {}
         }
         if let Some(rate) = &self.rate_limit
             && !(rate.per_second.is_finite() && rate.per_second > 0.0 && rate.per_second <= 1e6)

@@ -107,6 +107,7 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
         McpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         McpError::SessionRequired | McpError::VersionHeader(_) => StatusCode::BAD_REQUEST,
         McpError::SessionNotFound => StatusCode::NOT_FOUND,
+        McpError::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
         McpError::HeaderMismatch(_) | McpError::UnsupportedVersion { .. } => {
             StatusCode::BAD_REQUEST
         }

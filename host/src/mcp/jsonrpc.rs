@@ -61,6 +61,16 @@ pub enum McpError {
          or send MCP 2026-07-28 requests with per-request _meta)"
     )]
     SessionRequired,
+    /// 2025-11-25 over HTTP: the session already holds its most standalone
+    /// streams.
+    #[error(
+        "too many streams: this session already has {limit} standalone streams open \
+         (server.max_streams_per_session); close one first"
+    )]
+    TooManyStreams {
+        /// The configured limit.
+        limit: usize,
+    },
     /// 2025-11-25: the session does not exist (any more).
     #[error("session not found: it was never created, was deleted, or expired; initialize again")]
     SessionNotFound,
@@ -126,6 +136,7 @@ impl McpError {
             McpError::Busy { .. }
             | McpError::Unavailable(_)
             | McpError::SessionRequired
+            | McpError::TooManyStreams { .. }
             | McpError::VersionHeader(_) => -32000,
             // The code the reference SDKs use for an unknown session.
             McpError::SessionNotFound => -32001,

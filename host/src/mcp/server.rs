@@ -63,6 +63,8 @@ pub struct McpOptions {
     pub max_calls_in_flight: u32,
     /// Sessions that may exist at once.
     pub max_sessions: usize,
+    /// Standalone streams one session may hold open at once.
+    pub max_streams_per_session: usize,
     /// A session with no request for this long ends.
     pub session_idle_timeout: Duration,
     /// Whether 2025-11-25 sessions may start.
@@ -84,6 +86,7 @@ impl McpOptions {
             page_size: server.page_size as usize,
             max_calls_in_flight: server.max_calls_in_flight,
             max_sessions: server.max_sessions as usize,
+            max_streams_per_session: server.max_streams_per_session as usize,
             session_idle_timeout: Duration::from_secs(server.session_idle_timeout_secs),
             legacy_sessions: server.legacy_sessions,
             cache_ttl_ms: server.cache_ttl_ms,
@@ -616,8 +619,17 @@ impl McpServer {
         let session_id = facts.session_id.as_deref().ok_or(McpError::SessionRequired)?;
         check_session_version(facts)?;
         let session = self.sessions.get(session_id).map_err(|_| McpError::SessionNotFound)?;
+        let limit = self.options.max_streams_per_session;
+        let open = session.open_stream(limit).ok_or(McpError::TooManyStreams { limit })?;
         let closed = session.closed();
-        Ok(self.changes_stream(move || Some(session.clone()), Some(closed)))
+        Ok(self.changes_stream(
+            move || {
+                // Held by the stream's task: the slot frees when it ends.
+                let _open = &open;
+                Some(session.clone())
+            },
+            Some(closed),
+        ))
     }
 
     /// What a stdio connection's 2025-11-25 session hears without asking

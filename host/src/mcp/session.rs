@@ -19,7 +19,7 @@
 //!   used idle one is ended to make room.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -151,6 +151,18 @@ pub struct Session {
     subscriptions: Mutex<HashSet<String>>,
     last_seen: Mutex<Instant>,
     closed: watch::Sender<bool>,
+    /// Standalone streams open.
+    streams: Arc<AtomicUsize>,
+}
+
+/// One of a session's standalone streams: its slot frees when this drops.
+#[derive(Debug)]
+pub struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Session {
@@ -209,6 +221,16 @@ impl Session {
         self.in_flight.len()
     }
 
+    /// Takes one of `limit` standalone stream slots, if one is free.
+    pub fn open_stream(&self, limit: usize) -> Option<OpenStream> {
+        self.streams
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |open| {
+                (open < limit).then_some(open + 1)
+            })
+            .ok()
+            .map(|_| OpenStream(self.streams.clone()))
+    }
+
     /// A receiver that turns `true` when the session ends.
     pub fn closed(&self) -> watch::Receiver<bool> {
         self.closed.subscribe()
@@ -230,6 +252,7 @@ impl Session {
             subscriptions: Mutex::new(HashSet::new()),
             last_seen: Mutex::new(Instant::now()),
             closed: watch::Sender::new(false),
+            streams: Arc::new(AtomicUsize::new(0)),
         }
     }
 
