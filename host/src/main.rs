@@ -215,7 +215,7 @@ fn load_config(path: Option<&Path>) -> Result<Config> {
 async fn serve(config: Config, listen: Option<std::net::SocketAddr>) -> Result<()> {
     let server = corral::http::Server::bind(config, listen).await?;
     // Scripts and tests started with port 0 read the address from this line.
-    println!("corral: listening on http://{}/mcp", server.local_addr());
+    println!("corral: listening on {}://{}/mcp", server.scheme(), server.local_addr());
     use std::io::Write as _;
     std::io::stdout().flush()?;
     server.run(shutdown_signal()).await?;

@@ -20,6 +20,7 @@
 //! | `operations.rs` | `/healthz`, `/readyz`, `/metrics`, shutdown, the `serve` binary |
 //! | `python_sdk.rs` | the official Python MCP SDK as the client |
 //! | `rmcp.rs` | rmcp (the Rust SDK) as the client, Discover and initialize lifecycles |
+//! | `tls.rs` | HTTPS: served as HTTP; plain HTTP and stalled handshakes cut off; bad certificates named |
 //! | `support.rs` | server fixtures and the raw HTTP client |
 
 mod flow;
@@ -32,4 +33,5 @@ mod python_sdk;
 mod rmcp;
 mod stateless;
 mod support;
+mod tls;
 mod transport;

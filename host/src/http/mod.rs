@@ -37,6 +37,7 @@ pub mod auth;
 pub mod error;
 pub mod guard;
 pub mod sse;
+pub mod tls;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -48,15 +49,15 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt as _, Full, Limited};
-use hyper::body::Incoming as IncomingBody;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_rustls::TlsAcceptor;
 
 use self::auth::{AuthFailure, BearerTokens, RateLimiter, TokenFileError};
 pub use self::error::HttpError;
@@ -83,6 +84,9 @@ pub enum ServeError {
     /// The token file is unusable.
     #[error(transparent)]
     Tokens(#[from] TokenFileError),
+    /// The TLS certificate or key is unusable.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// A non-loopback address without authentication, not allowed.
     #[error(
         "refusing to serve {addr} without authentication: it is not a loopback address, so \
@@ -119,6 +123,7 @@ struct HttpState {
 pub struct Server {
     listener: TcpListener,
     door: Arc<HttpState>,
+    tls: Option<TlsAcceptor>,
 }
 
 impl Server {
@@ -129,6 +134,12 @@ impl Server {
         let tokens = match &config.server.auth_tokens_file {
             Some(path) => Some(BearerTokens::load(&config.base_dir.join(path))?),
             None => None,
+        };
+        let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+            (Some(cert), Some(key)) => {
+                Some(tls::acceptor(&config.base_dir.join(cert), &config.base_dir.join(key))?)
+            }
+            _ => None,
         };
         let addr = listen.unwrap_or(config.server.listen);
         if tokens.is_none() && !addr.ip().is_loopback() {
@@ -151,7 +162,29 @@ impl Server {
             tokens,
             draining: AtomicBool::new(false),
         });
-        Ok(Server { listener, door })
+        Ok(Server { listener, door, tls })
+    }
+
+    /// `https` with TLS configured, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() { "https" } else { "http" }
+    }
+
+    /// Answers one request exactly as a connection from `peer` would have
+    /// it answered, without a connection: for callers that hold requests
+    /// in memory (the fuzz targets). A streamed answer's body ends when its
+    /// stream does.
+    pub async fn respond<B: RequestBody>(&self, peer: SocketAddr, req: Request<B>) -> Response {
+        match handle(self.door.clone(), peer, req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        }
+    }
+
+    /// Waits until every component has loaded or failed (serving does not
+    /// wait for it).
+    pub async fn loaded(&self) {
+        self.door.app.loaded().await;
     }
 
     /// The bound address (useful with port 0).
@@ -162,7 +195,7 @@ impl Server {
 
     /// Serves until `shutdown` resolves, then drains.
     pub async fn run(self, shutdown: impl Future<Output = ()>) -> Result<(), ServeError> {
-        let Server { listener, door } = self;
+        let Server { listener, door, tls } = self;
         let graceful = GracefulShutdown::new();
         let connections = Arc::new(Semaphore::new(door.config.max_connections as usize));
         let header_timeout = Duration::from_millis(door.config.header_timeout_ms);
@@ -180,29 +213,24 @@ impl Server {
                         }
                     };
                     let _ = stream.set_nodelay(true);
-                    let mut builder = hyper::server::conn::http1::Builder::new();
-                    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
-                    let Ok(slot) = connections.clone().try_acquire_owned() else {
-                        // Over the limit: one answer that says so, then close.
-                        door.app.metrics.record_connection_refused();
-                        let max = door.config.max_connections;
-                        let refuse = service_fn(move |_req| async move {
-                            Ok::<_, Infallible>(HttpError::TooManyConnections(max).into_response())
-                        });
-                        let conn = builder.keep_alive(false).serve_connection(TokioIo::new(stream), refuse);
-                        tokio::spawn(async move {
-                            let _ = tokio::time::timeout(header_timeout, conn).await;
-                        });
-                        continue;
-                    };
-                    let door = door.clone();
-                    let service = service_fn(move |req| handle(door.clone(), peer, req));
-                    let conn = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
+                    // Over the limit: the connection is answered 503 and closed.
+                    let slot = connections.clone().try_acquire_owned().ok();
+                    let (door, tls, watcher) = (door.clone(), tls.clone(), graceful.watcher());
                     tokio::spawn(async move {
-                        if let Err(err) = conn.await {
-                            tracing::debug!(error = %err, %peer, "connection ended with an error");
+                        let Some(acceptor) = tls else {
+                            return connection(door, peer, TokioIo::new(stream), slot, watcher).await;
+                        };
+                        match tokio::time::timeout(header_timeout, acceptor.accept(stream)).await {
+                            Ok(Ok(stream)) => {
+                                connection(door, peer, TokioIo::new(stream), slot, watcher).await;
+                            }
+                            Ok(Err(err)) => {
+                                tracing::debug!(error = %err, %peer, "TLS handshake failed");
+                            }
+                            Err(_) => {
+                                tracing::debug!(%peer, "TLS handshake not done within header_timeout_ms");
+                            }
                         }
-                        drop(slot);
                     });
                 }
                 () = &mut shutdown => break,
@@ -224,23 +252,70 @@ impl Server {
     }
 }
 
-/// Every request enters here; the response's status is counted on the way out.
-async fn handle(
+/// What a request's body may be: a connection's, or one held in memory
+/// ([`Server::respond`]).
+pub trait RequestBody:
+    hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>> + Send
+{
+}
+
+impl<B> RequestBody for B where
+    B: hyper::body::Body<Data = Bytes, Error: Into<Box<dyn std::error::Error + Send + Sync>>>
+        + Send
+{
+}
+
+/// Serves one connection (after its TLS handshake, with TLS): every
+/// request in turn, or, without a connection `slot`, one 503 answer.
+async fn connection<I>(
     door: Arc<HttpState>,
     peer: SocketAddr,
-    req: Request<IncomingBody>,
+    io: I,
+    slot: Option<OwnedSemaphorePermit>,
+    watcher: Watcher,
+) where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let header_timeout = Duration::from_millis(door.config.header_timeout_ms);
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(header_timeout);
+    let Some(slot) = slot else {
+        door.app.metrics.record_connection_refused();
+        let max = door.config.max_connections;
+        let refuse = service_fn(move |_req| async move {
+            Ok::<_, Infallible>(HttpError::TooManyConnections(max).into_response())
+        });
+        let conn = builder.keep_alive(false).serve_connection(io, refuse);
+        let _ = tokio::time::timeout(header_timeout, conn).await;
+        return;
+    };
+    let service = service_fn({
+        let door = door.clone();
+        move |req| handle(door.clone(), peer, req)
+    });
+    if let Err(err) = watcher.watch(builder.serve_connection(io, service)).await {
+        tracing::debug!(error = %err, %peer, "connection ended with an error");
+    }
+    drop(slot);
+}
+
+/// Every request enters here; the response's status is counted on the way out.
+async fn handle<B: RequestBody>(
+    door: Arc<HttpState>,
+    peer: SocketAddr,
+    req: Request<B>,
 ) -> Result<Response, Infallible> {
     let response = route(&door, peer, req).await.unwrap_or_else(HttpError::into_response);
     door.app.metrics.record_http_response(response.status().as_u16());
     Ok(response)
 }
 
-async fn route(
+async fn route<B: RequestBody>(
     door: &HttpState,
     peer: SocketAddr,
-    req: Request<IncomingBody>,
+    req: Request<B>,
 ) -> Result<Response, HttpError> {
-    let get_only = |req: &Request<IncomingBody>| {
+    let get_only = |req: &Request<B>| {
         if req.method() == Method::GET || req.method() == Method::HEAD {
             Ok(())
         } else {
@@ -319,10 +394,10 @@ fn readiness(door: &HttpState) -> (bool, Value) {
     (status == "ready", body)
 }
 
-async fn mcp_endpoint(
+async fn mcp_endpoint<B: RequestBody>(
     door: &HttpState,
     peer: SocketAddr,
-    req: Request<IncomingBody>,
+    req: Request<B>,
 ) -> Result<Response, HttpError> {
     let headers = req.headers();
     let host = header_str(headers, header::HOST.as_str())
@@ -368,10 +443,10 @@ async fn mcp_endpoint(
     }
 }
 
-async fn post(
+async fn post<B: RequestBody>(
     door: &HttpState,
     client: Arc<str>,
-    req: Request<IncomingBody>,
+    req: Request<B>,
 ) -> Result<Response, HttpError> {
     let headers = req.headers();
     if !guard::accepts_post(header_str(headers, header::ACCEPT.as_str())) {
