@@ -544,3 +544,71 @@ async fn bytes_that_are_not_a_component_fail_to_load_naming_it() {
     // module's header, not a component's.
     assert!(message.starts_with("component \"junk\": not a valid wasm component: "), "{message}");
 }
+
+/// A 64 KiB tmpfs, unmounted on drop. Mounting needs root (CI runs as
+/// root); without it the test fails saying so rather than passing unseen.
+struct SmallDisk {
+    dir: tempfile::TempDir,
+}
+
+impl SmallDisk {
+    fn mount() -> SmallDisk {
+        let dir = tempfile::tempdir().unwrap();
+        let status = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                "size=64k,mode=0755",
+                "corral-full",
+                dir.path().to_str().unwrap(),
+            ])
+            .status()
+            .expect("mount runs");
+        assert!(status.success(), "this test mounts a 64 KiB tmpfs and needs root for it");
+        SmallDisk { dir }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(self.dir.path()).status();
+    }
+}
+
+#[tokio::test]
+async fn a_full_disk_fails_the_fs_write_clearly_keeps_the_old_file_and_nothing_else_breaks() {
+    let disk = SmallDisk::mount();
+    let sandbox = Sandbox::new(&engine()).expect("sandbox");
+    let fs = sandbox
+        .load("fs", corral::bundled::FS.to_vec(), dir_policy(disk.dir.path(), true))
+        .await
+        .expect("the fs tool loads");
+    let write = |content: String| {
+        let args = json!({ "path": "/data/notes.txt", "content": content });
+        let (sandbox, fs) = (&sandbox, &fs);
+        async move { call(sandbox, fs, "write_file", args).await }
+    };
+    let first = write("kept".into()).await;
+    assert!(!is_error(&first), "{}", text(&first));
+
+    let full = write("x".repeat(256 * 1024)).await;
+    assert_eq!(full.outcome, CallOutcome::ToolError, "{}", text(&full));
+    assert_eq!(
+        text(&full),
+        "writing /data/notes.txt failed: the host reported an I/O error, most often because \
+         the disk (or quota) holding it is full; the file is unchanged"
+    );
+    // The old content is whole and no partial file takes the space.
+    assert_eq!(std::fs::read_to_string(disk.dir.path().join("notes.txt")).unwrap(), "kept");
+    let names: Vec<_> = std::fs::read_dir(disk.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(names, ["notes.txt"]);
+
+    let read = call(&sandbox, &fs, "read_file", json!({ "path": "/data/notes.txt" })).await;
+    assert_eq!(text(&read), "kept");
+    let again = write("smaller".into()).await;
+    assert!(!is_error(&again), "{}", text(&again));
+}

@@ -11,6 +11,7 @@
 //! | `..` or a symlink leaves the grant | `PermissionDenied` (WASI `not-permitted`) | `access denied: …` |
 //! | writing under a read-only grant | `PermissionDenied` or `ReadOnlyFilesystem` | `access denied: … is not writable by this tool …` |
 //! | older wasi-libc, no matching grant | raw error 76, "Capabilities insufficient" | as `PermissionDenied` |
+//! | the disk or quota is full | `StorageFull` / `QuotaExceeded`, or, writing through a stream, raw error 29 (`EIO`) | `no space left: …` / `writing … failed: … most often because the disk (or quota) holding it is full` |
 //!
 //! The "no ancestor exists" test is what tells a path outside every grant
 //! from a missing file inside one: with a grant at `/data`, `/data` itself
@@ -43,6 +44,9 @@ pub(crate) enum Reach {
 /// WASI's `ENOTCAPABLE`, which older wasi-libc returns for a path that no
 /// granted directory contains; `std` does not name it.
 const WASI_ENOTCAPABLE: i32 = 76;
+
+/// WASI's `EIO`: what a failed write to a file stream becomes in wasi-libc.
+const WASI_EIO: i32 = 29;
 
 /// Explains `error`, met while doing `operation` on `path`.
 pub(crate) fn explain(operation: Operation, path: &Path, error: &io::Error) -> ToolError {
@@ -97,6 +101,21 @@ pub(crate) fn describe(
             ),
         },
         ErrorKind::IsADirectory => format!("{shown} is a directory, not a file"),
+        ErrorKind::StorageFull | ErrorKind::QuotaExceeded => format!(
+            "no space left: {shown} could not be written because the disk (or quota) holding \
+             it is full"
+        ),
+        // WASI file writes go through streams, whose errors reach the
+        // guest as a bare EIO; the host's error was most likely ENOSPC.
+        _ if operation == Operation::Write
+            && cfg!(target_os = "wasi")
+            && error.raw_os_error() == Some(WASI_EIO) =>
+        {
+            format!(
+                "writing {shown} failed: the host reported an I/O error, most often because \
+                 the disk (or quota) holding it is full"
+            )
+        }
         ErrorKind::NotADirectory => format!("not a directory: {shown}"),
         _ => {
             let verb = match operation {

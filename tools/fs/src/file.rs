@@ -76,24 +76,49 @@ pub struct WriteFileArgs {
 }
 
 /// Creates, replaces or appends to a file; says how many bytes it wrote.
+///
+/// A replacement is written to a new file beside the target and renamed
+/// over it once whole, so a write that fails (the disk is full, a limit
+/// stops the tool) leaves the old file as it was and no partial one.
 pub fn write_file(args: &WriteFileArgs) -> Result<String, ToolError> {
     let path = Path::new(&args.path);
     if path.is_dir() {
         return Err(ToolError::new(format!("{} is a directory, not a file", args.path)));
     }
-    let mut options = OpenOptions::new();
-    options.create(true);
+    let fail = |error: std::io::Error| explain(Operation::Write, path, &error);
     if args.append {
-        options.append(true);
-    } else {
-        options.write(true).truncate(true);
+        let mut file = OpenOptions::new().create(true).append(true).open(path).map_err(fail)?;
+        file.write_all(args.content.as_bytes()).and_then(|()| file.flush()).map_err(fail)?;
+        return Ok(format!("appended {} bytes to {}", args.content.len(), args.path));
     }
-    let mut file = options.open(path).map_err(|error| explain(Operation::Write, path, &error))?;
-    file.write_all(args.content.as_bytes())
-        .and_then(|()| file.flush())
-        .map_err(|error| explain(Operation::Write, path, &error))?;
-    let verb = if args.append { "appended" } else { "wrote" };
-    Ok(format!("{verb} {} bytes to {}", args.content.len(), args.path))
+    let partial = partial_path(path).ok_or_else(|| {
+        ToolError::new(format!("{} names no file (it ends in `..` or `/`)", args.path))
+    })?;
+    let written = OpenOptions::new()
+        .create_new(true)
+        .write(true)
+        .open(&partial)
+        .and_then(|mut file| file.write_all(args.content.as_bytes()).and_then(|()| file.flush()))
+        .and_then(|()| fs::rename(&partial, path));
+    if let Err(error) = written {
+        let _ = fs::remove_file(&partial);
+        let why = fail(error);
+        if !path.is_file() {
+            return Err(why);
+        }
+        return Err(ToolError::new(format!("{}; the file is unchanged", why.message())));
+    }
+    Ok(format!("wrote {} bytes to {}", args.content.len(), args.path))
+}
+
+/// A fresh name beside `path` for the replacement being written:
+/// `.<name>.<random>.partial`. `None` when `path` names no file.
+fn partial_path(path: &Path) -> Option<std::path::PathBuf> {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let name = path.file_name()?.to_str()?;
+    // Seeded from the host's random source (WASI random_get).
+    let tag = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    Some(path.with_file_name(format!(".{name}.{tag:016x}.partial")))
 }
 
 #[cfg(test)]
@@ -184,6 +209,9 @@ mod tests {
         );
         write(&path, "2nd", false).unwrap();
         assert_eq!(fs::read_to_string(&path).unwrap(), "2nd");
+        let names: Vec<_> =
+            fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+        assert_eq!(names, ["out.txt"], "no partial file is left beside it");
     }
 
     #[test]
