@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::fixture::{call, echo_image, run, wait_for, wait_up};
+use crate::engine::Engine;
+use crate::fixture::{build_echo_image, call, echo_image, run, wait_for, wait_up};
 use crate::support::Addr;
 
 #[test]
@@ -117,4 +118,41 @@ fn serve_removes_its_containers_when_it_stops() {
     let listed =
         run(Command::new("docker").args(["ps", "-aq", "--filter", &format!("name=^{container}$")]));
     assert_eq!(listed.trim(), "", "container {container} outlived corral serve");
+}
+
+#[test]
+fn a_docker_engine_that_stops_and_starts_again_takes_only_the_native_tools_away_meanwhile() {
+    let mut engine = Engine::start();
+    let image = build_echo_image(&mut engine.docker());
+    let config = format!(
+        "[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n\
+         [[native]]\nname = \"echo\"\nimage = \"{image}\"\n\
+         restart_backoff_ms = 200\nrestart_backoff_max_ms = 1000\nhealth_interval_ms = 500\n"
+    );
+    let (mut child, addr, _dir) = serve(&config, &[("DOCKER_HOST", &engine.host())]);
+    wait_up(&addr, "echo");
+    let hello = call(&addr, "echo_echo", json!({ "text": "before" }));
+    assert_eq!(hello["isError"], false, "{hello}");
+
+    engine.stop();
+    let down = wait_for(&addr, "echo", Duration::from_secs(60), |s| s["state"] == "down");
+    assert!(down["last_error"].is_string(), "{down}");
+    // The wasm tools serve on; a native call is refused at once, naming
+    // the server, rather than waiting on an engine that is gone.
+    assert_eq!(call(&addr, "test_simple_text", json!({}))["isError"], false);
+    let started = Instant::now();
+    let refused = call(&addr, "echo_echo", json!({ "text": "during" }));
+    assert_eq!(refused["isError"], true, "{refused}");
+    let message = refused["content"][0]["text"].as_str().unwrap();
+    assert!(message.contains("\"echo\""), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+
+    engine.resume();
+    wait_up(&addr, "echo");
+    let back = call(&addr, "echo_echo", json!({ "text": "after" }));
+    assert_eq!(back["isError"], false, "{back}");
+    assert_eq!(back["content"][0]["text"], "after", "{back}");
+
+    run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+    assert!(child.wait().unwrap().success());
 }

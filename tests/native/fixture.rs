@@ -67,15 +67,22 @@ pub fn echo_image() -> &'static str {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
         require_docker();
-        let context = tempfile::tempdir().expect("tempdir");
-        std::fs::copy(echo_binary(), context.path().join("native-echo")).expect("copy binary");
-        std::fs::copy(
-            workspace().join("tests/native-echo/Dockerfile"),
-            context.path().join("Dockerfile"),
-        )
-        .expect("copy Dockerfile");
-        run(Command::new("docker").args(["build", "-q", "-t", IMAGE]).arg(context.path()));
+        build_echo_image(&mut Command::new("docker"));
     });
+    IMAGE
+}
+
+/// Builds the native-echo image with `docker` (a command that may name
+/// another engine); its tag.
+pub fn build_echo_image(docker: &mut Command) -> &'static str {
+    let context = tempfile::tempdir().expect("tempdir");
+    std::fs::copy(echo_binary(), context.path().join("native-echo")).expect("copy binary");
+    std::fs::copy(
+        workspace().join("tests/native-echo/Dockerfile"),
+        context.path().join("Dockerfile"),
+    )
+    .expect("copy Dockerfile");
+    run(docker.args(["build", "-q", "-t", IMAGE]).arg(context.path()));
     IMAGE
 }
 

@@ -13,10 +13,12 @@
 //! | `cli.rs` | `corral check` and `corral serve` with native servers |
 //! | `docker.rs` | the docker launcher end to end |
 //! | `process.rs` | the process launcher with a third-party server |
+//! | `engine.rs` | a private docker engine a test may stop and start |
 //! | `fixture.rs` | the native-echo binary and image, configs, waiting for states |
 
 mod cli;
 mod docker;
+mod engine;
 mod fixture;
 mod process;
 #[allow(dead_code)]
