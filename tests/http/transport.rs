@@ -263,17 +263,19 @@ fn calls_past_max_calls_in_flight_are_503_busy() {
     assert_eq!(slow.join().unwrap().status, 200);
 }
 
-/// Past `max_connections` open connections (idle ones count), one more is
-/// answered 503 with `Retry-After`, naming the setting, and closed; once the
-/// held connections close, requests are served again. Refusals are counted.
+/// Thousands of idle connections: past `max_connections` (idle ones count),
+/// each one more is answered 503 with `Retry-After`, naming the setting,
+/// and closed; once the held connections close, requests are served again.
+/// Refusals are counted.
 #[test]
-fn connections_past_the_limit_are_answered_503_and_closed() {
+fn thousands_of_idle_connections_past_the_limit_are_answered_503_and_closed() {
+    raise_open_file_limit(8192);
     let dir = tempfile::tempdir().unwrap();
-    let server = start(conformance_config("max_connections = 2", dir.path()));
+    let server = start(conformance_config("max_connections = 1000", dir.path()));
     assert_eq!(server.get("/healthz").status, 200);
-    let held: Vec<TcpStream> = (0..2).map(|_| TcpStream::connect(server.0).unwrap()).collect();
-    // Until the server has accepted both, a request may still get through.
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let held: Vec<TcpStream> = (0..3000).map(|_| TcpStream::connect(server.0).unwrap()).collect();
+    // Until the server has accepted them all, a request may still get through.
+    let deadline = Instant::now() + Duration::from_secs(30);
     let refused = loop {
         let reply = server.get("/healthz");
         if reply.status != 200 || Instant::now() > deadline {
@@ -284,15 +286,36 @@ fn connections_past_the_limit_are_answered_503_and_closed() {
     assert_eq!(refused.status, 503, "{}", refused.body);
     assert_eq!(refused.header("retry-after"), Some("1"));
     assert!(refused.body.contains("(server.max_connections)"), "{}", refused.body);
+    let refusals = |metrics: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("corral_http_connections_refused_total "))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
 
     drop(held);
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(30);
     while server.get("/healthz").status != 200 {
         assert!(Instant::now() < deadline, "never served again");
         std::thread::sleep(Duration::from_millis(50));
     }
     let metrics = server.get("/metrics").body;
-    assert!(metrics.contains("corral_http_connections_refused_total 1"), "{metrics}");
+    assert!(refusals(&metrics) >= 2001, "{metrics}");
+}
+
+/// Lifts this process's soft limit on open files to `want` (or the hard
+/// limit): the test holds both ends of thousands of connections.
+fn raise_open_file_limit(want: u64) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    let hard = limit.maximum.unwrap_or(u64::MAX);
+    if limit.current.is_some_and(|soft| soft < want) {
+        limit.current = Some(want.min(hard));
+        setrlimit(Resource::Nofile, limit).expect("raising the open file limit");
+    }
+    let soft = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    assert!(soft >= 7000, "this test needs 7000 open files; the hard limit is {hard}");
 }
 
 /// A client sending its headers a byte at a time is cut off at
