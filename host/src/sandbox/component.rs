@@ -27,7 +27,7 @@ use super::types::{
 };
 use super::{LoadError, Purpose, Sandbox};
 use crate::call::{CallOutcome, Failure};
-use crate::policy::{Limits, Policy};
+use crate::policy::Policy;
 
 /// How the host reaches a component's exports.
 pub(super) enum Exports {
@@ -222,7 +222,7 @@ impl Sandbox {
         report(
             run,
             started,
-            |result: CallResult| check_result(result, &limits),
+            |result: CallResult| check_result(result, limits.output_bytes),
             |e| tool_failure(tool, e),
         )
     }
@@ -457,14 +457,15 @@ fn prompt_failure(prompt: &str, error: CallError) -> Failure {
     }
 }
 
-/// Checks what a tool returned against the output limit and the shape of
-/// structured content; the structured text is validated once and kept as
-/// it came.
-fn check_result(result: CallResult, limits: &Limits) -> Result<ToolResult, Failure> {
+/// Checks what a tool returned against the output limit (`output_bytes`)
+/// and the shape of structured content; the structured text is validated
+/// once and kept as it came. Public for the fuzz target that plays a
+/// hostile guest.
+pub fn check_result(result: CallResult, output_bytes: u64) -> Result<ToolResult, Failure> {
     let size =
         output_size(&result.content) + result.structured.as_ref().map_or(0, |s| s.len() as u64);
-    if size > limits.output_bytes {
-        return Err(Failure::result_too_large(size, limits.output_bytes));
+    if size > output_bytes {
+        return Err(Failure::result_too_large(size, output_bytes));
     }
     let structured = match result.structured {
         None => None,
