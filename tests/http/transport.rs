@@ -150,10 +150,9 @@ fn get_mcp_without_event_stream_accept_is_406() {
     assert_eq!(reply.status, 406);
 }
 
-#[test]
-fn get_mcp_opens_the_standalone_sse_stream() {
-    let server = shared();
-    let session = server.session();
+/// Sends `GET /mcp` for `session`'s standalone stream on a new connection;
+/// the response is the caller's to read.
+fn request_session_stream(server: Addr, session: &str) -> TcpStream {
     let mut stream = TcpStream::connect(server.0).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
@@ -162,6 +161,14 @@ fn get_mcp_opens_the_standalone_sse_stream() {
         server.0
     )
     .unwrap();
+    stream
+}
+
+#[test]
+fn get_mcp_opens_the_standalone_sse_stream() {
+    let server = shared();
+    let session = server.session();
+    let mut stream = request_session_stream(server, &session);
     let mut seen = String::new();
     let mut buf = [0u8; 1024];
     while !seen.contains("stream open") {
@@ -367,14 +374,7 @@ fn a_session_holds_at_most_max_streams_per_session_standalone_streams() {
     drop(first);
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let mut stream = TcpStream::connect(server.0).unwrap();
-        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-        write!(
-            stream,
-            "GET /mcp HTTP/1.1\r\nhost: {}\r\naccept: text/event-stream\r\nmcp-session-id: {session}\r\n\r\n",
-            server.0
-        )
-        .unwrap();
+        let mut stream = request_session_stream(server, &session);
         let mut status = [0u8; 12];
         stream.read_exact(&mut status).unwrap();
         match &status {
