@@ -22,12 +22,20 @@ const GUESTS: &[(&str, &str, &str)] = &[
     ("corral-tool-notes", "corral_tool_notes", "NOTES"),
     ("corral-hostile", "corral_hostile", "HOSTILE"),
     ("corral-legacy-tool", "corral_legacy_tool", "LEGACY"),
+    ("corral-plain-tool", "corral_plain_tool", "PLAIN"),
 ];
 
 fn main() {
     let manifest = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest.parent().expect("host/ lives in the workspace").to_path_buf();
-    for dir in ["guest-sdk", "tools", "tests/hostile", "Cargo.lock"] {
+    for dir in [
+        "guest-sdk",
+        "tools",
+        "tests/hostile",
+        "tests/legacy-tool",
+        "tests/plain-tool",
+        "Cargo.lock",
+    ] {
         println!("cargo:rerun-if-changed={}", root.join(dir).display());
     }
     println!("cargo:rerun-if-env-changed=CORRAL_SKIP_GUEST_BUILD");

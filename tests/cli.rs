@@ -293,6 +293,52 @@ fn a_corral_mcp_0_1_0_component_still_loads_and_serves() {
     assert!(stdout.contains("component \"notes\" (corral:mcp@0.2.0"), "{stdout}");
 }
 
+/// A plain component (typed WIT exports, `tests/plain-tool`) through the
+/// binary: listed with derived schemas, called, an `err` exiting 1, a
+/// schema mismatch named, and `check` naming the functions it refuses.
+#[test]
+fn a_plain_component_is_listed_called_and_checked() {
+    const PLAIN: &str = env!("CORRAL_GUEST_PLAIN");
+    let out = corral(&["tools", PLAIN]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("function not served as a tool")
+            && stderr.contains("corral-test:plain/handles@0.1.0#make-counter"),
+        "{stderr}"
+    );
+    let listed = stdout_json(&out);
+    let add = listed["tools"].as_array().unwrap().iter().find(|t| t["name"] == "add").unwrap();
+    assert_eq!(add["inputSchema"]["required"], serde_json::json!(["a", "b"]));
+
+    let out = corral(&["call", PLAIN, "kinds_move_point", r#"{"at":{"x":1,"y":2},"dx":1,"dy":1}"#]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout_json(&out)["structuredContent"], serde_json::json!({"x": 2, "y": 3}));
+
+    let out = corral(&["call", PLAIN, "kinds_divide", r#"{"a":1,"b":0}"#]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout_json(&out)["content"][0]["text"], "cannot divide 1 by zero");
+
+    let out = corral(&["call", PLAIN, "add", r#"{"a":1,"b":"two"}"#]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout_json(&out)["content"][0]["text"].as_str().unwrap().to_owned();
+    assert!(text.contains("/b: \"two\" is not of type \"integer\""), "{text}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    std::fs::write(&config, format!("[[component]]\nname = \"plain\"\npath = {PLAIN:?}\n"))
+        .unwrap();
+    let out = corral(&["check", "--config", config.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("component \"plain\" (plain WIT exports"), "{stdout}");
+    assert!(stdout.contains("plain_add, plain_greet"), "namespaced like any component: {stdout}");
+    assert!(
+        stdout.contains("  not a tool: corral-test:plain/handles@0.1.0#[method]counter.next (it belongs to the resource \"counter\""),
+        "{stdout}"
+    );
+}
+
 /// `serve` on an address that is not loopback without bearer tokens
 /// refuses to start, naming both ways out; with the flag it serves (and
 /// warns); with a tokens file others can read it serves and warns of that.

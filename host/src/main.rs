@@ -402,6 +402,9 @@ async fn check(config: &Config) -> Result<()> {
                 println!("  prompts: {}", join(&source.prompts));
             }
         }
+        for refused in &component.offers().refused {
+            println!("  not a tool: {} ({})", refused.function, refused.reason);
+        }
         if policy.dirs.is_empty() {
             println!("  dirs: none");
         }

@@ -158,6 +158,14 @@ async fn compile(
     let Prepared { name, path, policy, .. } = component;
     let wasm = read(&name, &path)?;
     let loaded = sandbox.load(&name, wasm, policy).await?;
+    for refused in &loaded.offers().refused {
+        tracing::warn!(
+            component = %name,
+            function = %refused.function,
+            "function not served as a tool: {}",
+            refused.reason
+        );
+    }
     let offer = new_offer(&name, loaded.offers())?;
     Ok((loaded, offer))
 }

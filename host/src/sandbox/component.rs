@@ -9,7 +9,9 @@
 //! | `corral:mcp/completion` | 0.2.0 | [`Sandbox::complete`] |
 //!
 //! A 0.2.0 component may export any of these interfaces; each is looked up
-//! on its own when the component loads. What it offers (tools, resources,
+//! on its own when the component loads. A component that exports none of
+//! them but plain typed functions is served with one tool per function
+//! ([`super::plain`]). What it offers (tools, resources,
 //! resource templates, prompts) is listed once, at load, in one instance.
 
 use std::sync::Arc;
@@ -20,6 +22,7 @@ use wasmtime::component::{Instance, InstancePre};
 
 use super::bindings::{v1, v2};
 use super::checks::{OutputSize, output_size, structured_object, validate_offers};
+use super::plain::{self, Plain, Refused};
 use super::state::{CallState, CapturedStdio, EventSink};
 use super::types::{
     CallError, CallResult, Completion, CompletionRequest, PromptDef, PromptResult, ResourceBody,
@@ -40,6 +43,8 @@ pub(super) enum Exports {
         prompts: Option<v2::exports::corral::mcp::prompts::GuestIndices>,
         completion: Option<v2::exports::corral::mcp::completion::GuestIndices>,
     },
+    /// No `corral:mcp` interface: its exported functions are the tools.
+    Plain(Plain),
 }
 
 /// Everything a component offers, as it declared it at load.
@@ -55,6 +60,8 @@ pub struct Offers {
     pub prompts: Vec<PromptDef>,
     /// Whether it completes prompt arguments and template variables.
     pub completion: bool,
+    /// Exported functions of a plain component that are not served, and why.
+    pub refused: Vec<Refused>,
 }
 
 /// A compiled, linked component with its policy and what it offers.
@@ -93,6 +100,7 @@ impl LoadedComponent {
         match self.exports {
             Exports::V1 { .. } => "corral:mcp@0.1.0",
             Exports::V2 { .. } => "corral:mcp@0.2.0",
+            Exports::Plain(_) => "plain WIT exports",
         }
     }
 }
@@ -142,6 +150,7 @@ impl Sandbox {
         policy: Policy,
         compile_time: Duration,
         from_cache: bool,
+        docs: Option<serde_json::Value>,
     ) -> Result<LoadedComponent, LoadError> {
         let link_error = |e: wasmtime::Error| LoadError::Link {
             component: name.to_owned(),
@@ -155,13 +164,18 @@ impl Sandbox {
             v2::exports::corral::mcp::completion::GuestIndices::new(&pre).ok(),
         );
         let exports = match v2 {
-            (None, None, None, None) => Exports::V1 {
-                tools: v1::exports::corral::mcp::tools::GuestIndices::new(&pre).map_err(|_| {
-                    link_error(wasmtime::Error::msg(
-                        "it exports neither corral:mcp/tools@0.1.0 nor any interface of corral:mcp@0.2.0",
-                    ))
-                })?,
-            },
+            (None, None, None, None) => {
+                match v1::exports::corral::mcp::tools::GuestIndices::new(&pre) {
+                    Ok(tools) => Exports::V1 { tools },
+                    Err(_) => {
+                        let plain = plain::discover(&self.engine, component, docs.as_ref());
+                        if plain.functions.is_empty() {
+                            return Err(link_error(wasmtime::Error::msg(no_tools_message(&plain))));
+                        }
+                        Exports::Plain(plain)
+                    }
+                }
+            }
             (tools, resources, prompts, completion) => {
                 Exports::V2 { tools, resources, prompts, completion }
             }
@@ -215,6 +229,10 @@ impl Sandbox {
                     Exports::V2 { tools: None, .. } => Err(CallError::Unknown(format!(
                         "this component has no tools (it does not export corral:mcp/tools), so no {tool:?}"
                     ))),
+                    Exports::Plain(plain) => match plain.function(tool) {
+                        Some(function) => function.call(store, instance, arguments).await?,
+                        None => Err(CallError::Unknown(String::new())),
+                    },
                 })
             })
             .await;
@@ -369,6 +387,10 @@ async fn list_offers(
             }
             offers.completion = completion.is_some();
         }
+        Exports::Plain(plain) => {
+            offers.tools = plain.tools.clone();
+            offers.refused = plain.refused.clone();
+        }
     }
     Ok(offers)
 }
@@ -481,4 +503,16 @@ fn check_size<T: OutputSize>(value: T, limit: u64) -> Result<T, Failure> {
         return Err(Failure::result_too_large(size, limit));
     }
     Ok(value)
+}
+
+/// Why a component with no contract interface and no servable function
+/// cannot load: it names the functions refused, if any.
+fn no_tools_message(plain: &Plain) -> String {
+    let mut message = String::from(
+        "it exports no interface of corral:mcp (0.1.0 or 0.2.0) and no function that can be a tool",
+    );
+    for refused in &plain.refused {
+        message.push_str(&format!("; {} is refused: {}", refused.function, refused.reason));
+    }
+    message
 }

@@ -39,9 +39,11 @@ pub mod component;
 mod net;
 mod outcome;
 mod output;
+mod plain;
 mod reused;
 mod state;
 pub mod types;
+mod wit_json;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -60,6 +62,7 @@ use self::component::Exports;
 pub use self::component::{CallReport, LoadedComponent, Offers, Report, ToolResult};
 use self::net::NetGuard;
 pub use self::net::NetworkObserver;
+pub use self::plain::Refused;
 pub use self::reused::ReusedInstance;
 use self::state::{CallState, MemoryLimiter};
 pub use self::state::{CapturedStdio, EventSink, GuestEvent};
@@ -282,6 +285,7 @@ impl Sandbox {
         policy: Policy,
     ) -> Result<LoadedComponent, LoadError> {
         let started = Instant::now();
+        let docs = plain::package_docs(wasm.as_ref());
         let (engine, cache) = (self.engine.clone(), self.cache.clone());
         let compiled = tokio::task::spawn_blocking(move || match &cache {
             Some(cache) => cache.get_or_compile(&engine, wasm.as_ref()),
@@ -296,7 +300,7 @@ impl Sandbox {
             reason: format!("{e:#}"),
         })?;
         let compile_time = started.elapsed();
-        self.link(name, &component, policy, compile_time, from_cache).await
+        self.link(name, &component, policy, compile_time, from_cache, docs).await
     }
 
     /// Acquires slots, builds a store from the policy, instantiates, runs

@@ -64,6 +64,13 @@ impl ReusedInstance<'_> {
                 Err(err) => Err(err),
             },
             Exports::V2 { tools: None, .. } => return Err("the component has no tools".into()),
+            Exports::Plain(plain) => match plain.function(tool) {
+                Some(function) => function
+                    .call(store, &self.instance, arguments)
+                    .await
+                    .map(|r| r.map_err(|e| format!("{e:?}"))),
+                None => return Err(format!("no tool {tool:?}")),
+            },
         };
         match called {
             Ok(result) => result,
