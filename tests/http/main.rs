@@ -3,8 +3,8 @@
 //! MCP flow of both revisions (2025-11-25 sessions: initialize, list, call,
 //! progress, logging, cancellation; 2026-07-28: discover, envelope and
 //! header checks, listen streams), the operational endpoints, shutdown,
-//! network rules through the `fetch` tool, and the official Python MCP SDK
-//! and rmcp as clients.
+//! network rules through the `fetch` tool, tools in Python, JavaScript and
+//! plain WIT, and the official Python MCP SDK and rmcp as clients.
 //!
 //! Requests are written by hand over `std::net::TcpStream`, so a test
 //! controls every header (a forged `Host`, a missing `Accept`) and sees the
@@ -19,11 +19,13 @@
 //! | `offers.rs` | resources, prompts, completion, and asking the client: live in a session, `input_required` rounds in 2026-07-28 |
 //! | `operations.rs` | `/healthz`, `/readyz`, `/metrics`, shutdown, the `serve` binary |
 //! | `python_sdk.rs` | the official Python MCP SDK as the client |
+//! | `languages.rs` | tools in any language: a plain-WIT Rust component, Python and JavaScript tools, their limits |
 //! | `rmcp.rs` | rmcp (the Rust SDK) as the client, Discover and initialize lifecycles |
 //! | `tls.rs` | HTTPS: served as HTTP; plain HTTP and stalled handshakes cut off; bad certificates named |
 //! | `support.rs` | server fixtures and the raw HTTP client |
 
 mod flow;
+mod languages;
 #[path = "../loopback/mod.rs"]
 mod loopback;
 mod network;
