@@ -9,7 +9,6 @@
 //! | `char` | a one-character string | `string`, `minLength` = `maxLength` = 1 |
 //! | `string` | a string | `string` |
 //! | `list<T>` | an array | `array` of T |
-//! | `list<T, N>` | an array of N | `array` of T, `minItems` = `maxItems` = N |
 //! | `tuple<A, B>` | an array | `array` with `prefixItems`, exactly that long |
 //! | `record` | an object, fields in snake_case | `object`, every non-option field required |
 //! | `option<T>` | T or `null`; a parameter or field may be left out | `anyOf` [T, null] |
@@ -17,14 +16,15 @@
 //! | `variant` | `{"tag": "case"}` or `{"tag": "case", "value": T}` | `oneOf`, one per case |
 //! | `enum` | the case name | `string` with `enum` |
 //! | `flags` | an array of the names that are set | `array` of unique names |
-//! | `map<string, V>` | an object | `object` with `additionalProperties` V |
 //!
 //! Names a client writes as keys (parameters, record fields) are snake_case
 //! (`max-count` is `max_count`); names that are values (enum and variant
 //! cases, flags) keep their WIT spelling. Resource handles, futures,
 //! streams, error contexts, maps with keys other than strings and
 //! `option<option<T>>` (whose two `none`s would be one `null`) have no JSON
-//! form: a function using one is refused ([`Unsupported`]).
+//! form: a function using one is refused ([`Unsupported`]). `map<K, V>` and
+//! fixed-length lists are off in Corral's engine (wasmtime gates them), so a
+//! component using them does not compile; they are refused here too.
 //!
 //! Conversion never panics on any JSON: a value that does not fit its type
 //! is an error naming where it sits (`at.x: expected an integer ...`).
@@ -57,20 +57,11 @@ pub fn schema(ty: &Type) -> Result<Value, Unsupported> {
         Type::Char => json!({"type": "string", "minLength": 1, "maxLength": 1}),
         Type::String => json!({"type": "string"}),
         Type::List(list) => json!({"type": "array", "items": schema(&list.ty())?}),
-        Type::FixedLengthList(list) => json!({
-            "type": "array",
-            "items": schema(&list.ty())?,
-            "minItems": list.len(),
-            "maxItems": list.len(),
-        }),
-        Type::Map(map) => {
-            if map.key() != Type::String {
-                return Err(Unsupported(format!(
-                    "a map keyed by {} (only string keys have a JSON form)",
-                    describe(&map.key())
-                )));
-            }
-            json!({"type": "object", "additionalProperties": schema(&map.value())?})
+        Type::Map(_) | Type::FixedLengthList(_) => {
+            return Err(Unsupported(format!(
+                "a {} (not enabled in Corral's engine)",
+                describe(ty)
+            )));
         }
         Type::Tuple(tuple) => {
             let items = tuple.types().map(|t| schema(&t)).collect::<Result<Vec<_>, _>>()?;
@@ -232,24 +223,6 @@ pub fn to_val(ty: &Type, json: &Value, path: &str) -> Result<Val, String> {
             let items = json.as_array().ok_or_else(|| mismatch("an array"))?;
             Val::List(elements(&list.ty(), items, path)?)
         }
-        Type::FixedLengthList(list) => {
-            let items = json.as_array().ok_or_else(|| mismatch("an array"))?;
-            if items.len() != list.len() as usize {
-                return Err(mismatch(&format!("an array of exactly {} items", list.len())));
-            }
-            Val::FixedLengthList(elements(&list.ty(), items, path)?)
-        }
-        Type::Map(map) => {
-            let object = json.as_object().ok_or_else(|| mismatch("an object"))?;
-            let value_ty = map.value();
-            let entries = object
-                .iter()
-                .map(|(key, value)| {
-                    Ok((Val::String(key.clone()), to_val(&value_ty, value, &member(path, key))?))
-                })
-                .collect::<Result<_, String>>()?;
-            Val::Map(entries)
-        }
         Type::Tuple(tuple) => {
             let items = json.as_array().ok_or_else(|| mismatch("an array"))?;
             if items.len() != tuple.types().len() {
@@ -350,7 +323,13 @@ pub fn to_val(ty: &Type, json: &Value, path: &str) -> Result<Val, String> {
                 _ => return Err(mismatch("an object with exactly one of \"ok\" or \"err\"")),
             }
         }
-        Type::Own(_) | Type::Borrow(_) | Type::Future(_) | Type::Stream(_) | Type::ErrorContext => {
+        Type::Own(_)
+        | Type::Borrow(_)
+        | Type::Future(_)
+        | Type::Stream(_)
+        | Type::ErrorContext
+        | Type::Map(_)
+        | Type::FixedLengthList(_) => {
             return Err(format!("{}: a {} has no JSON form", show(path), describe(ty)));
         }
     })
@@ -458,21 +437,7 @@ pub fn from_val(val: &Val) -> Value {
         Val::Float64(v) => serde_json::Number::from_f64(*v).map_or(Value::Null, Value::Number),
         Val::Char(c) => Value::String(c.to_string()),
         Val::String(s) => Value::String(s.clone()),
-        Val::List(items) | Val::Tuple(items) | Val::FixedLengthList(items) => {
-            Value::Array(items.iter().map(from_val).collect())
-        }
-        Val::Map(entries) => Value::Object(
-            entries
-                .iter()
-                .map(|(k, v)| {
-                    let key = match k {
-                        Val::String(s) => s.clone(),
-                        other => from_val(other).to_string(),
-                    };
-                    (key, from_val(v))
-                })
-                .collect(),
-        ),
+        Val::List(items) | Val::Tuple(items) => Value::Array(items.iter().map(from_val).collect()),
         Val::Record(fields) => {
             Value::Object(fields.iter().map(|(name, v)| (snake(name), from_val(v))).collect())
         }
@@ -498,6 +463,11 @@ pub fn from_val(val: &Val) -> Value {
             Value::Object(object)
         }
         // Refused at load: a served function never returns one.
-        Val::Resource(_) | Val::Future(_) | Val::Stream(_) | Val::ErrorContext(_) => Value::Null,
+        Val::Resource(_)
+        | Val::Future(_)
+        | Val::Stream(_)
+        | Val::ErrorContext(_)
+        | Val::Map(_)
+        | Val::FixedLengthList(_) => Value::Null,
     }
 }
