@@ -77,6 +77,9 @@ impl App {
         let sandbox = Arc::new(sandbox);
         metrics.register_components(config.components.iter().map(|c| c.name.as_str()));
         let registry = Arc::new(Registry::new());
+        if config.server.tool_search {
+            crate::search::install(&registry, config.server.tool_search_results);
+        }
         let prepared = components::prepare(config, &registry)?;
         let native = match (native, config.native.is_empty()) {
             (NativeMode::Start, false) => Some(NativeServers::start(

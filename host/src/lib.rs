@@ -5,7 +5,8 @@
 //! one MCP core ([`mcp`]), which resolves each call's tool once in the
 //! [`registry`] and calls it through its backend: a component in the
 //! [`sandbox`] (under the grants [`policy`] resolved from [`config`]), or a
-//! native server ([`native`]). Every call ends as one classified outcome
+//! native server ([`native`]); in search mode ([`search`]) the host's own
+//! `search_tools` ranks them. Every call ends as one classified outcome
 //! ([`call`]), counted in [`metrics`]. [`app`] assembles all of it from a
 //! config, for every command.
 
@@ -23,4 +24,5 @@ pub mod policy;
 pub mod registry;
 pub mod sandbox;
 pub mod schema;
+pub mod search;
 pub mod stdio;

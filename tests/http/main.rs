@@ -19,6 +19,7 @@
 //! | `offers.rs` | resources, prompts, completion, and asking the client: live in a session, `input_required` rounds in 2026-07-28 |
 //! | `operations.rs` | `/healthz`, `/readyz`, `/metrics`, shutdown, the `serve` binary |
 //! | `python_sdk.rs` | the official Python MCP SDK as the client |
+//! | `search.rs` | tool search: the listed tools, BM25 ranking, calls by name, quality on 1,000 tools |
 //! | `languages.rs` | tools in any language: a plain-WIT Rust component, Python and JavaScript tools, their limits |
 //! | `rmcp.rs` | rmcp (the Rust SDK) as the client, Discover and initialize lifecycles |
 //! | `tls.rs` | HTTPS: served as HTTP; plain HTTP and stalled handshakes cut off; bad certificates named |
@@ -33,6 +34,7 @@ mod offers;
 mod operations;
 mod python_sdk;
 mod rmcp;
+mod search;
 mod stateless;
 mod support;
 mod tls;

@@ -16,6 +16,10 @@
 //! max_connections = 1024                   # then 503 + Retry-After, connection closed
 //! header_timeout_ms = 30000                # a request's headers must arrive within it
 //!
+//! tool_search = false                      # true: list search_tools, find the rest by it
+//! tool_search_listed = ["fs_read_file"]    # listed beside search_tools in search mode
+//! tool_search_results = 5                  # results per search unless the caller says
+//!
 //! [server.rate_limit]                      # per token, or per client IP without tokens
 //! per_second = 20
 //! burst = 40
@@ -135,6 +139,20 @@ pub struct ServerConfig {
     /// it the request ends with an error naming this setting. Default: 8.
     #[serde(default = "defaults::max_input_rounds")]
     pub max_input_rounds: u32,
+    /// Search mode for large catalogues: `tools/list` returns the host's
+    /// `search_tools` (BM25 over every tool's name, description and
+    /// parameters) and the tools of `tool_search_listed`; every tool can
+    /// still be called by name. Default: false (every tool listed).
+    #[serde(default)]
+    pub tool_search: bool,
+    /// Tools listed beside `search_tools` in search mode, by exposed name.
+    /// Default: none.
+    #[serde(default)]
+    pub tool_search_listed: Vec<String>,
+    /// Results one search returns when the caller gives no `limit`
+    /// (1-50). Default: 5.
+    #[serde(default = "defaults::tool_search_results")]
+    pub tool_search_results: u32,
 }
 
 /// A token bucket: `burst` requests at once, refilled at `per_second`.
@@ -206,6 +224,9 @@ mod defaults {
     pub(super) fn max_input_rounds() -> u32 {
         8
     }
+    pub(super) fn tool_search_results() -> u32 {
+        5
+    }
 }
 
 impl Default for ServerConfig {
@@ -233,6 +254,9 @@ impl Default for ServerConfig {
             cache_ttl_ms: defaults::cache_ttl_ms(),
             input_timeout_ms: defaults::input_timeout_ms(),
             max_input_rounds: defaults::max_input_rounds(),
+            tool_search: false,
+            tool_search_listed: Vec::new(),
+            tool_search_results: defaults::tool_search_results(),
         }
     }
 }
@@ -240,7 +264,7 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Checks ranges and forms.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 13] = [
+        let ranges: [(&'static str, u64, u64, u64); 14] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
             ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
             ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
@@ -254,11 +278,23 @@ impl ServerConfig {
             ("cache_ttl_ms", self.cache_ttl_ms, 0, 24 * 3600 * 1000),
             ("input_timeout_ms", self.input_timeout_ms, 1, 24 * 3600 * 1000),
             ("max_input_rounds", self.max_input_rounds.into(), 1, 100),
+            (
+                "tool_search_results",
+                self.tool_search_results.into(),
+                1,
+                crate::search::MAX_RESULTS.into(),
+            ),
         ];
         for (field, value, min, max) in ranges {
             if !(min..=max).contains(&value) {
                 return Err(invalid(field, format!("{value} is out of range {min}..={max}")));
             }
+        }
+        if !self.tool_search && !self.tool_search_listed.is_empty() {
+            return Err(invalid(
+                "tool_search_listed",
+                "lists tools beside search_tools, which needs tool_search = true",
+            ));
         }
         match (&self.tls_cert, &self.tls_key) {
             (Some(_), None) => {
@@ -336,6 +372,24 @@ mod tests {
     fn zero_body_limit_is_out_of_range() {
         let err = parse("max_body_kib = 0").unwrap().validate().unwrap_err();
         assert_eq!(err.to_string(), "config: server.max_body_kib: 0 is out of range 1..=1048576");
+    }
+
+    #[test]
+    fn tool_search_settings_are_checked() {
+        let err =
+            parse(r#"tool_search_listed = ["fs_read_file"]"#).unwrap().validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config: server.tool_search_listed: lists tools beside search_tools, which needs tool_search = true"
+        );
+        let err =
+            parse("tool_search = true\ntool_search_results = 51").unwrap().validate().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config: server.tool_search_results: 51 is out of range 1..=50"
+        );
+        let ok = parse("tool_search = true\ntool_search_listed = [\"a\"]").unwrap();
+        assert!(ok.validate().is_ok() && ok.tool_search_results == 5);
     }
 
     #[test]

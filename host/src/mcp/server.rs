@@ -55,7 +55,7 @@ use crate::metrics::Metrics;
 use crate::registry::Registry;
 
 /// Knobs of the protocol layer, from the `[server]` table.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct McpOptions {
     /// Tools per `tools/list` page.
     pub page_size: usize,
@@ -77,6 +77,8 @@ pub struct McpOptions {
     pub input_timeout: Duration,
     /// The most rounds of questions of one 2026-07-28 request.
     pub max_input_rounds: u32,
+    /// Search mode: `tools/list` shows `search_tools` and these tools only.
+    pub tool_search: Option<Arc<[String]>>,
 }
 
 impl McpOptions {
@@ -99,6 +101,7 @@ impl McpOptions {
             },
             input_timeout: Duration::from_millis(server.input_timeout_ms),
             max_input_rounds: server.max_input_rounds,
+            tool_search: server.tool_search.then(|| server.tool_search_listed.clone().into()),
         }
     }
 }

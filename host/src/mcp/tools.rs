@@ -90,7 +90,7 @@ impl McpServer {
     ) -> Result<Answer, McpError> {
         let after = cursor(params)?;
         let catalog = self.registry.catalog();
-        let mut tools = catalog.tools_from(&after);
+        let mut tools = catalog.tools_from(&after).filter(|entry| self.is_listed(entry));
         let page: Vec<_> = tools.by_ref().take(self.options.page_size).collect();
         let next_cursor = tools.next().map(|next| next_cursor(&next.name));
         let result = ListPage {
@@ -100,6 +100,18 @@ impl McpServer {
             stateless: self.list_caching(stateless, &catalog),
         };
         Ok(Answer::result(id, &result, stateless.is_some()))
+    }
+
+    /// Whether `tools/list` shows `entry`: every tool, or in search mode
+    /// `search_tools` and the tools `tool_search_listed` names.
+    fn is_listed(&self, entry: &ToolEntry) -> bool {
+        match &self.options.tool_search {
+            None => true,
+            Some(listed) => {
+                &*entry.source == crate::search::SOURCE
+                    || listed.iter().any(|name| **name == *entry.name)
+            }
+        }
     }
 
     /// The 2026-07-28 members of a list result: cacheable, for no time

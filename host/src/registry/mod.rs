@@ -108,6 +108,9 @@ pub enum SourceKind {
     },
     /// A native MCP server (its namespace is its name).
     Native,
+    /// Corral's own tools (`search_tools`): bare names, installed before
+    /// any component, so no component can take them.
+    Host,
 }
 
 /// Where a source stands.
@@ -390,6 +393,7 @@ impl Source {
         match &self.kind {
             SourceKind::Component { namespace } => namespace,
             SourceKind::Native => &self.name,
+            SourceKind::Host => "",
         }
     }
 }
@@ -426,7 +430,7 @@ impl Registry {
         let mut sources = self.lock();
         let state = match kind {
             SourceKind::Component { .. } => SourceState::Loading,
-            SourceKind::Native => SourceState::Ready,
+            SourceKind::Native | SourceKind::Host => SourceState::Ready,
         };
         sources.push(Source {
             name: name.into(),
@@ -480,9 +484,7 @@ impl Registry {
         let exposed = expose(&name, &namespace, offer, &backend);
         for (kind, key) in exposed.keys() {
             let clash = sources.iter().enumerate().find(|(index, other)| {
-                *index != id.0
-                    && matches!(other.kind, SourceKind::Component { .. })
-                    && other.exposed.has(kind, key)
+                *index != id.0 && other.kind != SourceKind::Native && other.exposed.has(kind, key)
             });
             if let Some((_, other)) = clash {
                 let error = InstallError::Duplicate {
