@@ -20,6 +20,7 @@ pub mod mcp;
 pub mod metrics;
 pub mod native;
 pub mod network;
+pub mod oci;
 pub mod policy;
 pub mod registry;
 pub mod sandbox;

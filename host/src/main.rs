@@ -1,9 +1,9 @@
-//! The `corral` command line: `serve`, `tools`, `call` and `check`.
+//! The `corral` command line: `serve`, `tools`, `call`, `check` and `push`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Result, bail};
+use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use corral::app::{App, NativeMode};
 use corral::config::{ComponentConfig, Config, DirConfig, DirMode, EnvValue, LimitOverrides};
@@ -82,6 +82,19 @@ enum Command {
         /// The config file; without it, the built-in configuration.
         #[arg(long)]
         config: Option<PathBuf>,
+    },
+    /// Publish a component to an OCI registry (the wasm OCI artifact
+    /// layout) and print its reference pinned by manifest digest,
+    /// `oci://HOST/REPO@sha256:...`, for a config's `path`.
+    Push {
+        /// The component `.wasm` file.
+        component: PathBuf,
+        /// Where to publish it: `oci://HOST[:PORT]/REPO:TAG`.
+        reference: String,
+        /// Reach this registry over plain HTTP although it is not on
+        /// loopback (loopback registries always are).
+        #[arg(long)]
+        insecure: bool,
     },
 }
 
@@ -201,7 +214,32 @@ async fn run(command: Command) -> Result<ExitCode> {
             check(&config).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Push { component, reference, insecure } => {
+            push(&component, &reference, insecure).await?;
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// `push`: the component's bytes, checked to be a component, to a tag.
+async fn push(component: &Path, reference: &str, insecure: bool) -> Result<()> {
+    use corral::oci::{Access, OciReference, Target};
+    let reference: OciReference = reference.parse().map_err(anyhow::Error::msg)?;
+    if let Target::Digest(_) = reference.target {
+        bail!("{reference}: push to a tag (REPO:TAG); the digest is printed once pushed");
+    }
+    let wasm =
+        std::fs::read(component).with_context(|| format!("cannot read {}", component.display()))?;
+    // The preamble of a component: magic, version 0x0d, layer 1 (a core
+    // module has layer 0).
+    if wasm.get(..4) != Some(b"\0asm") || wasm.get(6..8) != Some(&[1, 0]) {
+        bail!("{}: not a WebAssembly component", component.display());
+    }
+    let access =
+        Access { insecure: if insecure { vec![reference.registry.clone()] } else { Vec::new() } };
+    let pinned = corral::oci::push(&wasm, &reference, &access).await?;
+    println!("{pinned}");
+    Ok(())
 }
 
 /// The config file, or the built-in configuration.
@@ -377,6 +415,18 @@ async fn check(config: &Config) -> Result<()> {
             (false, Some(dir)) => dir.display().to_string(),
         }
     );
+    let from_registry = |c: &ComponentConfig| {
+        matches!(c.source(&config.base_dir), Ok(corral::config::ComponentSource::Oci(_)))
+    };
+    if config.components.iter().any(from_registry) {
+        let store = corral::oci::ComponentStore::from_config(config);
+        println!(
+            "oci: store = {}, insecure = {:?}, max_blob_mib = {}",
+            store.dir().map_or("none".to_owned(), |dir| dir.display().to_string()),
+            config.oci.insecure,
+            config.oci.max_blob_mib
+        );
+    }
     let status = app.registry.status();
     for component in &app.loaded().await.components {
         let policy = component.policy();

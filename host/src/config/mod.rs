@@ -11,7 +11,8 @@
 //!
 //! [[component]]
 //! name = "fs"              # [a-z0-9_-], unique
-//! path = "fs.wasm"         # relative to this file
+//! path = "fs.wasm"         # relative to this file; or "builtin:fs", or
+//!                          # "oci://HOST/REPO@sha256:<hex>" (see crate::oci)
 //! namespace = "fs"         # tool names become "fs_<tool>"; "" keeps them bare
 //! network = ["api.example.com:443"]  # destinations (see crate::network); default none
 //!
@@ -33,10 +34,12 @@
 //! parsed config into resolved grants, reading the host paths and secrets.
 //! Unknown keys are errors, so a misspelt limit is never silently ignored.
 //!
-//! Every table of the file is defined here: `[engine]`, `[limits]` and
-//! `[[component]]` in this module, `[server]` in [`server`] and `[[native]]`
-//! in [`native`]. The transports and backends read these types; this module
-//! imports none of them.
+//! Every table of the file is defined here: `[engine]`, `[limits]`,
+//! `[oci]` and `[[component]]` in this module, `[server]` in [`server`] and
+//! `[[native]]` in [`native`]. The transports and backends read these
+//! types; this module imports none of them (an `oci://` path is parsed
+//! into [`crate::oci::OciReference`] here, so a malformed one stops the
+//! load).
 
 pub mod native;
 pub mod server;
@@ -106,6 +109,10 @@ pub struct Config {
     /// [`native`]. Default: none.
     #[serde(default, rename = "native")]
     pub native: Vec<NativeConfig>,
+    /// Where components pulled from OCI registries are kept and how
+    /// registries are reached (the `[oci]` table); see [`OciConfig`].
+    #[serde(default)]
+    pub oci: OciConfig,
     /// Directory against which relative paths are resolved: the config
     /// file's directory, or the working directory for a config built in code.
     #[serde(skip)]
@@ -147,6 +154,32 @@ impl Default for EngineConfig {
     }
 }
 
+/// The `[oci]` table: components whose `path` is `oci://...` (see
+/// [`crate::oci`]).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OciConfig {
+    /// The store of pulled manifests and components, relative to the
+    /// config file. Default: `oci` in the compile cache directory
+    /// (`[engine] cache_dir`, else its default), kept even with `no_cache`.
+    #[serde(default)]
+    pub dir: Option<PathBuf>,
+    /// Registries (`HOST[:PORT]`, as written in references) reached over
+    /// plain HTTP although not on loopback. Default: none (HTTPS, except
+    /// for loopback registries, which are reached over plain HTTP).
+    #[serde(default)]
+    pub insecure: Vec<String>,
+    /// Largest component layer pulled, in MiB. Default: 256.
+    #[serde(default = "defaults::oci_max_blob_mib")]
+    pub max_blob_mib: u64,
+}
+
+impl Default for OciConfig {
+    fn default() -> Self {
+        OciConfig { dir: None, insecure: Vec::new(), max_blob_mib: defaults::oci_max_blob_mib() }
+    }
+}
+
 /// Limits as written in the file: each may be absent, meaning "inherit".
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -181,7 +214,10 @@ pub struct LimitOverrides {
 pub struct ComponentConfig {
     /// Unique name: lowercase letters, digits, `_` and `-`.
     pub name: String,
-    /// The `.wasm` component file, relative to the config file.
+    /// Where the component comes from: a `.wasm` file relative to the
+    /// config file, `builtin:<name>` for a bundled tool, or
+    /// `oci://HOST[:PORT]/REPO@sha256:<hex>` (or `:TAG`) for one pulled
+    /// from a registry. See [`ComponentConfig::source`].
     pub path: PathBuf,
     /// Prefix for this component's tool names: `<namespace>_<tool>`.
     /// Default: the component's name. An empty string exposes bare names.
@@ -199,6 +235,34 @@ pub struct ComponentConfig {
     /// Overrides of the default limits.
     #[serde(default)]
     pub limits: LimitOverrides,
+}
+
+/// Where a component's bytes come from, as its `path` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ComponentSource {
+    /// A tool bundled in the binary, by name (`builtin:<name>`).
+    Builtin(String),
+    /// A file, resolved against the config file's directory.
+    File(PathBuf),
+    /// A component in an OCI registry (`oci://...`).
+    Oci(crate::oci::OciReference),
+}
+
+impl ComponentConfig {
+    /// Where this component's bytes come from, `path` resolved against
+    /// `base_dir`; a malformed `oci://` reference is an error naming it.
+    pub fn source(&self, base_dir: &Path) -> Result<ComponentSource, ConfigError> {
+        let text = self.path.to_str().unwrap_or_default();
+        if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
+            return Ok(ComponentSource::Builtin(name.to_owned()));
+        }
+        if text.starts_with(crate::oci::OCI_PREFIX) {
+            return text.parse().map(ComponentSource::Oci).map_err(|err: String| {
+                ConfigError::invalid(format!("component {:?}: path", self.name), err)
+            });
+        }
+        Ok(ComponentSource::File(base_dir.join(&self.path)))
+    }
 }
 
 /// One directory grant as written in the file.
@@ -271,6 +335,9 @@ pub mod defaults {
     }
     pub(super) fn max_wasm_stack_kib() -> u32 {
         512
+    }
+    pub(super) fn oci_max_blob_mib() -> u64 {
+        256
     }
 }
 
@@ -369,6 +436,9 @@ impl Config {
         }
         self.limits.validate("limits")?;
         self.server.validate()?;
+        if !(1..=4096).contains(&self.oci.max_blob_mib) {
+            return Err(ConfigError::invalid("oci.max_blob_mib", "must be between 1 and 4096"));
+        }
         let mut names = std::collections::HashSet::new();
         for component in &self.components {
             let ctx = format!("component {:?}", component.name);
@@ -390,6 +460,7 @@ impl Config {
                     "must contain only A-Z, a-z, 0-9, '_' or '-'",
                 ));
             }
+            component.source(&self.base_dir)?;
             component.limits.validate(&format!("{ctx}: limits"))?;
             let mut guests = std::collections::HashSet::new();
             for dir in &component.dirs {

@@ -14,7 +14,7 @@
 //! the other), and one at a time keeps name collisions in config order.
 
 use std::borrow::Cow;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
@@ -24,8 +24,9 @@ use super::{
     Backend, CallFuture, Finished, FinishedCall, NewOffer, NewPrompt, NewResource, NewTemplate,
     NewTool, OpFuture, OpOutput, Registry, SourceId, SourceKind, ToolOutput,
 };
-use crate::config::{BUILTIN_PREFIX, Config, ConfigError};
+use crate::config::{BUILTIN_PREFIX, ComponentSource, Config, ConfigError};
 use crate::metrics::Metrics;
+use crate::oci::{ComponentStore, OciError};
 use crate::policy::Policy;
 use crate::sandbox::{
     Annotations, CompletionRequest, EventSink, LoadError, LoadedComponent, Offers, PromptDef,
@@ -39,7 +40,8 @@ pub struct Prepared {
     pub id: SourceId,
     /// Its configured name.
     pub name: String,
-    path: PathBuf,
+    source: ComponentSource,
+    store: Arc<ComponentStore>,
     policy: Policy,
 }
 
@@ -55,6 +57,14 @@ pub enum ComponentError {
         path: PathBuf,
         /// Why.
         source: std::io::Error,
+    },
+    /// Pulling it from its registry, or reading it from the store, failed.
+    #[error("component \"{component}\": {source}")]
+    Oci {
+        /// The component's name.
+        component: String,
+        /// What failed, naming the reference.
+        source: Box<OciError>,
     },
     /// Compiling, linking or listing its tools failed.
     #[error(transparent)]
@@ -84,6 +94,7 @@ pub enum ComponentError {
 
 /// Resolves every component's grants and adds it to `registry`, loading.
 pub fn prepare(config: &Config, registry: &Registry) -> Result<Vec<Prepared>, ConfigError> {
+    let store = Arc::new(ComponentStore::from_config(config));
     config
         .components
         .iter()
@@ -95,12 +106,8 @@ pub fn prepare(config: &Config, registry: &Registry) -> Result<Vec<Prepared>, Co
                 SourceKind::Component { namespace },
                 policy.limits.queue_timeout,
             );
-            let path = if entry.path.to_str().is_some_and(|p| p.starts_with(BUILTIN_PREFIX)) {
-                entry.path.clone()
-            } else {
-                config.base_dir.join(&entry.path)
-            };
-            Ok(Prepared { id, name: entry.name.clone(), path, policy })
+            let source = entry.source(&config.base_dir)?;
+            Ok(Prepared { id, name: entry.name.clone(), source, store: store.clone(), policy })
         })
         .collect()
 }
@@ -155,8 +162,8 @@ async fn compile(
     component: Prepared,
     sandbox: Arc<Sandbox>,
 ) -> Result<(LoadedComponent, NewOffer), ComponentError> {
-    let Prepared { name, path, policy, .. } = component;
-    let wasm = read(&name, &path)?;
+    let Prepared { name, source, store, policy, .. } = component;
+    let wasm = read(&name, &source, &store).await?;
     let loaded = sandbox.load(&name, wasm, policy).await?;
     for refused in &loaded.offers().refused {
         tracing::warn!(
@@ -189,29 +196,51 @@ fn install(
     Ok(component)
 }
 
-/// The bytes of a component: a bundled one for `builtin:<name>`, else the file.
-fn read(component: &str, path: &Path) -> Result<Cow<'static, [u8]>, ComponentError> {
-    if let Some(builtin) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
-        return crate::bundled::ALL
-            .iter()
-            .find(|(name, _)| *name == builtin)
-            .map(|(_, bytes)| Cow::Borrowed(*bytes))
-            .ok_or_else(|| ComponentError::Read {
-                component: component.to_owned(),
-                path: path.to_owned(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!(
-                        "no built-in tool {builtin:?} (built-in: fs, text, conformance, fetch, notes)"
-                    ),
-                ),
-            });
-    }
-    std::fs::read(path).map(Cow::Owned).map_err(|source| ComponentError::Read {
+/// The bytes of a component: a bundled one, a file, or one from a
+/// registry (through the store, checked against its digest).
+async fn read(
+    component: &str,
+    source: &ComponentSource,
+    store: &ComponentStore,
+) -> Result<Cow<'static, [u8]>, ComponentError> {
+    let read_error = |path: PathBuf, source| ComponentError::Read {
         component: component.to_owned(),
-        path: path.to_owned(),
+        path,
         source,
-    })
+    };
+    match source {
+        ComponentSource::Builtin(builtin) => crate::bundled::ALL
+            .iter()
+            .find(|(name, _)| name == builtin)
+            .map(|(_, bytes)| Cow::Borrowed(*bytes))
+            .ok_or_else(|| {
+                read_error(
+                    PathBuf::from(format!("{BUILTIN_PREFIX}{builtin}")),
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!(
+                            "no built-in tool {builtin:?} (built-in: fs, text, conformance, fetch, notes)"
+                        ),
+                    ),
+                )
+            }),
+        ComponentSource::File(path) => {
+            std::fs::read(path).map(Cow::Owned).map_err(|err| read_error(path.clone(), err))
+        }
+        ComponentSource::Oci(reference) => {
+            let pulled = store.component(reference).await.map_err(|source| {
+                ComponentError::Oci { component: component.to_owned(), source: Box::new(source) }
+            })?;
+            tracing::info!(
+                component = %component,
+                %reference,
+                manifest = %pulled.manifest,
+                from_registry = pulled.from_registry,
+                "component fetched"
+            );
+            Ok(Cow::Owned(pulled.wasm))
+        }
+    }
 }
 
 /// What a component offers, as MCP objects, schemas and templates parsed.
