@@ -20,6 +20,7 @@ use crate::config::{Config, ConfigError};
 use crate::mcp::{McpOptions, McpServer};
 use crate::metrics::Metrics;
 use crate::native::NativeServers;
+use crate::pins::{Lock, LockError, Trust};
 use crate::registry::Registry;
 use crate::registry::components::{self, Loaded};
 use crate::sandbox::{Sandbox, SandboxError};
@@ -36,6 +37,14 @@ pub enum StartError {
     /// The system gave no randomness for the key that signs request states.
     #[error("cannot draw the request-state key: {0}")]
     Entropy(String),
+    /// The lock file cannot be read, or is required and missing.
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    /// `[server] require_lock = true` and there is no lock file.
+    #[error(
+        "config: server.require_lock: there is no lock file at {0}; write one with `corral lock`"
+    )]
+    LockMissing(std::path::PathBuf),
 }
 
 /// Whether native servers are started: `serve` runs them, the one-shot
@@ -77,6 +86,15 @@ impl App {
         let sandbox = Arc::new(sandbox);
         metrics.register_components(config.components.iter().map(|c| c.name.as_str()));
         let registry = Arc::new(Registry::new());
+        let lock = Lock::load(&config.lock_path())?;
+        if lock.is_none() && config.server.require_lock {
+            return Err(StartError::LockMissing(config.lock_path()));
+        }
+        if lock.is_some() {
+            tracing::info!(lock = %config.lock_path().display(), "serving only the tools the lock file approves");
+        }
+        registry
+            .set_trust(Trust { lock, quarantine_suspicious: config.server.quarantine_suspicious });
         if config.server.tool_search {
             crate::search::install(&registry, config.server.tool_search_results);
         }

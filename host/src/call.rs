@@ -56,11 +56,14 @@ pub enum CallOutcome {
     MissingCapability,
     /// No resource at that URI, or no prompt of that name.
     NotFound,
+    /// The tool is quarantined: its definition or component is not the
+    /// approved one (see [`crate::pins`]).
+    Quarantined,
 }
 
 impl CallOutcome {
     /// Every outcome, for pre-registering metric label sets.
-    pub const ALL: [CallOutcome; 16] = [
+    pub const ALL: [CallOutcome; 17] = [
         CallOutcome::Ok,
         CallOutcome::ToolError,
         CallOutcome::InvalidArguments,
@@ -77,6 +80,7 @@ impl CallOutcome {
         CallOutcome::InputRequired,
         CallOutcome::MissingCapability,
         CallOutcome::NotFound,
+        CallOutcome::Quarantined,
     ];
 
     /// Whether the call was stopped, or never ran, rather than returning
@@ -116,6 +120,7 @@ impl CallOutcome {
             CallOutcome::InputRequired => "input_required",
             CallOutcome::MissingCapability => "missing_capability",
             CallOutcome::NotFound => "not_found",
+            CallOutcome::Quarantined => "quarantined",
         }
     }
 }
@@ -226,6 +231,16 @@ impl Failure {
     /// The arguments were refused, by the host's schema check or the tool.
     pub fn invalid_arguments(message: impl Into<String>) -> Self {
         Failure::new(CallOutcome::InvalidArguments, message)
+    }
+
+    /// The tool is quarantined, for `reason`.
+    pub fn quarantined(reason: &str) -> Self {
+        Failure::new(
+            CallOutcome::Quarantined,
+            format!(
+                "quarantined, not served: {reason}. An operator must approve it (`corral approve`) before it runs"
+            ),
+        )
     }
 
     /// No tool of that name.

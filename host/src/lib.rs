@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod native;
 pub mod network;
 pub mod oci;
+pub mod pins;
 pub mod policy;
 pub mod registry;
 pub mod sandbox;

@@ -83,6 +83,25 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// Approve every tool the config serves, as it is now: write the lock
+    /// file (`[server] lock_file`, default `corral.lock` beside the config)
+    /// with each tool's definition and each component's digest, printing
+    /// what changed. `corral serve` then quarantines anything that differs.
+    Lock {
+        /// The config file.
+        #[arg(long)]
+        config: PathBuf,
+    },
+    /// Approve quarantined tools: update the lock file for the named tools,
+    /// and for every tool and the `.wasm` of the named components; without
+    /// names, like `corral lock`. Restart the server to serve them.
+    Approve {
+        /// The config file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Tools (by exposed name) and components (by name) to approve.
+        names: Vec<String>,
+    },
     /// Publish a component to an OCI registry (the wasm OCI artifact
     /// layout) and print its reference pinned by manifest digest,
     /// `oci://HOST/REPO@sha256:...`, for a config's `path`.
@@ -214,6 +233,14 @@ async fn run(command: Command) -> Result<ExitCode> {
             check(&config).await?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Lock { config } => {
+            approve(&Config::load(&config)?, &[]).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Approve { config, names } => {
+            approve(&Config::load(&config)?, &names).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Push { component, reference, insecure } => {
             push(&component, &reference, insecure).await?;
             Ok(ExitCode::SUCCESS)
@@ -301,6 +328,45 @@ async fn shutdown_signal() {
 
 /// Assembles the host without native servers and waits for every
 /// component; a component that does not load is an error here.
+/// `corral lock` (no names) and `corral approve NAMES`: loads every
+/// component, starts the native servers until they have listed their tools,
+/// and writes the lock file that approves them.
+async fn approve(config: &Config, names: &[String]) -> Result<()> {
+    let path = config.lock_path();
+    let old = corral::pins::Lock::load(&path)?;
+    if !names.is_empty() && old.is_none() {
+        bail!(
+            "there is no lock file at {} to approve tools in; write one with `corral lock`",
+            path.display()
+        );
+    }
+    let app = App::start(config, NativeMode::Start)?;
+    let loaded = app.loaded().await;
+    if let Some(first) = loaded.failures.first() {
+        app.shutdown().await;
+        bail!("{first} (every component must load for its tools to be approved)");
+    }
+    if let Some(native) = &app.native {
+        native.wait_listed(std::time::Duration::from_secs(30)).await;
+    }
+    let (tools, digests) = app.registry.pinnable();
+    app.shutdown().await;
+    let (lock, approval) = corral::pins::approve(old.as_ref(), &tools, &digests, names)
+        .map_err(|err| anyhow::anyhow!(err))?;
+    lock.save(&path)?;
+    for change in &approval.changes {
+        println!("{change}");
+    }
+    println!(
+        "{}: {} tools of {} components and native servers approved ({} changes)",
+        path.display(),
+        lock.tools.len(),
+        tools.iter().map(|(source, _)| source).collect::<std::collections::BTreeSet<_>>().len(),
+        approval.changes.len()
+    );
+    Ok(())
+}
+
 async fn load(config: &Config) -> Result<App> {
     let app = App::start(config, NativeMode::Skip)?;
     let loaded = app.loaded().await;
@@ -343,7 +409,11 @@ async fn call(
         config.components[0].namespace.clone().unwrap_or_else(|| config.components[0].name.clone());
     let app = load(&config).await?;
     let exposed = exposed_name(&namespace, tool);
-    let Lookup::Found(entry) = app.registry.lookup(&exposed) else {
+    let found = app.registry.lookup(&exposed);
+    if let Lookup::Quarantined(reason) = &found {
+        bail!("tool {exposed:?} is quarantined, not served: {reason}");
+    }
+    let Lookup::Found(entry) = found else {
         let known: Vec<String> =
             app.registry.catalog().tools().map(|t| t.remote.to_string()).collect();
         bail!("component {component:?} has no tool {tool:?} (its tools: {})", known.join(", "));
@@ -442,6 +512,9 @@ async fn check(config: &Config) -> Result<()> {
                 items.iter().map(|i| &**i).collect::<Vec<_>>().join(", ")
             };
             println!("  tools: {}", join(&source.tools));
+            for (tool, reason) in &source.quarantined {
+                println!("  quarantined: {tool} ({reason})");
+            }
             if !source.resources.is_empty() {
                 println!("  resources: {}", join(&source.resources));
             }

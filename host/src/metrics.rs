@@ -14,6 +14,7 @@
 //! | `corral_component_compile_seconds` | histogram | - | time to compile (or load from cache) each component at start |
 //! | `corral_native_server_up` | gauge | `server` | 1 while a native MCP server answers pings |
 //! | `corral_circuit_open` | gauge | `server` | 1 while a native server's circuit breaker fails fast |
+//! | `corral_tools_quarantined` | gauge | - | tools offered but quarantined: not the definition or component the lock file approved, or a suspicious description |
 //! | `corral_network_connections_total` | counter | `component`, `decision` | outgoing connection attempts (`wasi:http` requests, socket connects and datagrams), by [`Decision`] label |
 //!
 //! Label values are bounded: `tool` is an exposed tool name, or
@@ -109,6 +110,7 @@ pub struct Metrics {
     component_compile: Histogram,
     native_server_up: Family<ServerLabels, Gauge>,
     circuit_open: Family<ServerLabels, Gauge>,
+    tools_quarantined: Gauge,
     network_connections: Family<NetworkLabels, Counter>,
 }
 
@@ -195,6 +197,12 @@ impl Metrics {
             "1 while a native server's circuit breaker is open",
             circuit_open.clone(),
         );
+        let tools_quarantined = Gauge::default();
+        registry.register(
+            "corral_tools_quarantined",
+            "Tools offered but quarantined (not as the lock file approved them, or suspicious)",
+            tools_quarantined.clone(),
+        );
         let network_connections = Family::<NetworkLabels, Counter>::default();
         registry.register(
             "corral_network_connections",
@@ -214,6 +222,7 @@ impl Metrics {
             component_compile,
             native_server_up,
             circuit_open,
+            tools_quarantined,
             network_connections,
         }
     }
@@ -320,6 +329,11 @@ impl Metrics {
         self.circuit_open
             .get_or_create(&ServerLabels { server: server.to_owned() })
             .set(i64::from(open));
+    }
+
+    /// Sets `corral_tools_quarantined`.
+    pub fn set_tools_quarantined(&self, count: usize) {
+        self.tools_quarantined.set(count as i64);
     }
 
     /// Every metric in the OpenMetrics text format.

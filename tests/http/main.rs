@@ -19,6 +19,7 @@
 //! | `offers.rs` | resources, prompts, completion, and asking the client: live in a session, `input_required` rounds in 2026-07-28 |
 //! | `operations.rs` | `/healthz`, `/readyz`, `/metrics`, shutdown, the `serve` binary |
 //! | `python_sdk.rs` | the official Python MCP SDK as the client |
+//! | `pinning.rs` | the lock file: changed and new tools quarantined, refused, shown, approved |
 //! | `search.rs` | tool search: the listed tools, BM25 ranking, calls by name, quality on 1,000 tools |
 //! | `languages.rs` | tools in any language: a plain-WIT Rust component, Python and JavaScript tools, their limits |
 //! | `rmcp.rs` | rmcp (the Rust SDK) as the client, Discover and initialize lifecycles |
@@ -32,6 +33,7 @@ mod loopback;
 mod network;
 mod offers;
 mod operations;
+mod pinning;
 mod python_sdk;
 mod rmcp;
 mod search;

@@ -411,6 +411,13 @@ impl Config {
         Config::from_toml(&text, path, &base)
     }
 
+    /// The lock file of approved tool definitions: `[server] lock_file`,
+    /// else `corral.lock`, relative to the config's directory.
+    pub fn lock_path(&self) -> PathBuf {
+        let file = self.server.lock_file.as_deref().unwrap_or(Path::new("corral.lock"));
+        self.base_dir.join(file)
+    }
+
     /// Parses configuration text. `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &Path, base_dir: &Path) -> Result<Config, ConfigError> {
         let mut config: Config = toml::from_str(text).map_err(|err| ConfigError::Syntax {

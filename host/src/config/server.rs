@@ -16,6 +16,9 @@
 //! max_connections = 1024                   # then 503 + Retry-After, connection closed
 //! header_timeout_ms = 30000                # a request's headers must arrive within it
 //!
+//! lock_file = "corral.lock"                # pinned tool definitions (default: beside the config)
+//! require_lock = false                     # true: no lock file is an error
+//! quarantine_suspicious = false            # true: a poisoned-looking description quarantines
 //! tool_search = false                      # true: list search_tools, find the rest by it
 //! tool_search_listed = ["fs_read_file"]    # listed beside search_tools in search mode
 //! tool_search_results = 5                  # results per search unless the caller says
@@ -139,6 +142,20 @@ pub struct ServerConfig {
     /// it the request ends with an error naming this setting. Default: 8.
     #[serde(default = "defaults::max_input_rounds")]
     pub max_input_rounds: u32,
+    /// The lock file of approved tool definitions and components (see
+    /// `corral lock`), relative to the config file. When it exists, a tool
+    /// or component that does not match it is quarantined. Default:
+    /// `corral.lock` beside the config file.
+    #[serde(default)]
+    pub lock_file: Option<PathBuf>,
+    /// Refuse to start without the lock file, for production. Default: false.
+    #[serde(default)]
+    pub require_lock: bool,
+    /// Quarantine a tool whose title or description looks poisoned
+    /// (instruction tags, "ignore previous", invisible characters), rather
+    /// than only warn. Default: false.
+    #[serde(default)]
+    pub quarantine_suspicious: bool,
     /// Search mode for large catalogues: `tools/list` returns the host's
     /// `search_tools` (BM25 over every tool's name, description and
     /// parameters) and the tools of `tool_search_listed`; every tool can
@@ -254,6 +271,9 @@ impl Default for ServerConfig {
             cache_ttl_ms: defaults::cache_ttl_ms(),
             input_timeout_ms: defaults::input_timeout_ms(),
             max_input_rounds: defaults::max_input_rounds(),
+            lock_file: None,
+            require_lock: false,
+            quarantine_suspicious: false,
             tool_search: false,
             tool_search_listed: Vec::new(),
             tool_search_results: defaults::tool_search_results(),

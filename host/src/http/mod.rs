@@ -336,6 +336,9 @@ async fn route<B: RequestBody>(
         }
         "/metrics" => {
             get_only(&req)?;
+            let quarantined: usize =
+                door.app.registry.status().iter().map(|s| s.quarantined.len()).sum();
+            door.app.metrics.set_tools_quarantined(quarantined);
             let mut response = full(StatusCode::OK, door.app.metrics.encode());
             response
                 .headers_mut()
@@ -375,6 +378,11 @@ fn readiness(door: &HttpState) -> (bool, Value) {
                 "state": state,
                 "error": error,
                 "tools": s.tools.iter().map(|t| &**t).collect::<Vec<_>>(),
+                "quarantined_tools": s
+                    .quarantined
+                    .iter()
+                    .map(|(tool, reason)| json!({"tool": &**tool, "reason": &**reason}))
+                    .collect::<Vec<_>>(),
                 "compile_seconds": s.compile_time.map(|t| t.as_secs_f64()),
                 "from_cache": s.from_cache,
             })

@@ -199,7 +199,7 @@ impl McpServer {
             Kind::Read => match self.registry.lookup_resource(&target) {
                 Lookup::Found(found) => Some(Target::Resource(found)),
                 Lookup::Loading { .. } => None,
-                Lookup::Unknown => {
+                Lookup::Unknown | Lookup::Quarantined(_) => {
                     self.metrics.record_operation(
                         kind.method(),
                         NO_SOURCE,
@@ -212,7 +212,7 @@ impl McpServer {
             Kind::Prompt => match self.registry.lookup_prompt(&target) {
                 Lookup::Found(entry) => Some(Target::Prompt(entry)),
                 Lookup::Loading { .. } => None,
-                Lookup::Unknown => {
+                Lookup::Unknown | Lookup::Quarantined(_) => {
                     self.metrics.record_operation(
                         kind.method(),
                         NO_SOURCE,

@@ -169,6 +169,12 @@ impl McpServer {
                 );
                 return Err(McpError::InvalidParams(format!("unknown tool: {tool}")));
             }
+            Lookup::Quarantined(reason) => {
+                let done = FinishedCall::failed(Failure::quarantined(&reason));
+                self.metrics.record_call(UNKNOWN_TOOL_LABEL, done.outcome, started.elapsed(), 0);
+                tracing::warn!(tool = %tool, session = %origin, "call of a quarantined tool refused");
+                return Ok(Reply::Answer(result_answer(&id, &done, stateless)));
+            }
         };
         let permit = self
             .calls

@@ -305,6 +305,33 @@ impl NativeServers {
         }
     }
 
+    /// Waits until every server has listed its tools, for at most
+    /// `timeout`; a server that has not is named in a warning.
+    pub async fn wait_listed(&self, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let status = self.registry.status();
+            let waiting: Vec<&str> = self
+                .sources
+                .iter()
+                .filter_map(|id| status.get(id.index()))
+                .filter(|s| s.tools.is_empty() && s.quarantined.is_empty())
+                .map(|s| &*s.name)
+                .collect();
+            if waiting.is_empty() {
+                return;
+            }
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(
+                    "native servers with no tools listed after {timeout:?}: {}",
+                    waiting.join(", ")
+                );
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Every server's state for `/readyz`, with its tools.
     pub fn readiness(&self) -> Vec<Value> {
         let status = self.registry.status();
@@ -320,6 +347,14 @@ impl NativeServers {
                         json!(source.tools.iter().map(|t| &**t).collect::<Vec<_>>()),
                     );
                     map.insert("refused_tools".into(), json!(source.refused));
+                    if !source.quarantined.is_empty() {
+                        let quarantined: Vec<Value> = source
+                            .quarantined
+                            .iter()
+                            .map(|(tool, reason)| json!({"tool": &**tool, "reason": &**reason}))
+                            .collect();
+                        map.insert("quarantined_tools".into(), Value::Array(quarantined));
+                    }
                 }
                 state
             })

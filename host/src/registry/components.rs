@@ -164,6 +164,7 @@ async fn compile(
 ) -> Result<(LoadedComponent, NewOffer), ComponentError> {
     let Prepared { name, source, store, policy, .. } = component;
     let wasm = read(&name, &source, &store).await?;
+    let digest = crate::pins::sha256(&wasm);
     let loaded = sandbox.load(&name, wasm, policy).await?;
     for refused in &loaded.offers().refused {
         tracing::warn!(
@@ -173,7 +174,8 @@ async fn compile(
             refused.reason
         );
     }
-    let offer = new_offer(&name, loaded.offers())?;
+    let mut offer = new_offer(&name, loaded.offers())?;
+    offer.digest = Some(digest);
     Ok((loaded, offer))
 }
 
@@ -248,6 +250,7 @@ fn new_offer(component: &str, offers: &Offers) -> Result<NewOffer, ComponentErro
     let template_error =
         |error| ComponentError::Template { component: component.to_owned(), error };
     Ok(NewOffer {
+        digest: None,
         tools: offers.tools.iter().map(|def| new_tool(component, def)).collect::<Result<_, _>>()?,
         resources: offers.resources.iter().map(new_resource).collect(),
         templates: offers

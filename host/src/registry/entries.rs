@@ -318,6 +318,9 @@ pub struct NewOffer {
     pub prompts: Vec<NewPrompt>,
     /// Whether it completes prompt arguments and template variables.
     pub completes: bool,
+    /// For a component: `sha256:<hex>` of its `.wasm`, checked against the
+    /// lock file.
+    pub digest: Option<String>,
 }
 
 impl NewOffer {

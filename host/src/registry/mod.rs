@@ -44,12 +44,13 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use tokio::sync::{broadcast, watch};
 
 pub use self::entries::*;
 use self::uri_template::scheme;
 use crate::call::Failure;
+use crate::pins::Trust;
 
 /// Why a component's offer could not be installed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -85,6 +86,9 @@ pub enum InstallError {
         scheme: String,
     },
 }
+
+/// A tool's MCP `Tool` object with the source that offers it.
+pub type SourcedTool = (Arc<str>, Map<String, Value>);
 
 /// A source's handle in the registry.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -143,6 +147,8 @@ pub struct SourceStatus {
     pub templates: Vec<String>,
     /// Names and URIs refused because another source had them.
     pub refused: Vec<String>,
+    /// Its quarantined tools: (exposed name, why).
+    pub quarantined: Vec<(Arc<str>, Arc<str>)>,
     /// Time to compile (or load from the cache), for a loaded component.
     pub compile_time: Option<Duration>,
     /// Whether the compiled component came from the on-disk cache.
@@ -163,6 +169,8 @@ pub enum Lookup<T = Arc<ToolEntry>> {
     },
     /// Not there, and no loading component could offer it.
     Unknown,
+    /// A tool that is offered but quarantined (see [`crate::pins`]): why.
+    Quarantined(Arc<str>),
 }
 
 /// What serves a resource URI.
@@ -202,6 +210,8 @@ pub struct Catalog {
     prompts: BTreeMap<Arc<str>, Arc<PromptEntry>>,
     resources: BTreeMap<Arc<str>, Arc<ResourceEntry>>,
     templates: Vec<Arc<TemplateEntry>>,
+    /// Quarantined tools, by exposed name: why each is.
+    quarantined: BTreeMap<Arc<str>, Arc<str>>,
     /// Components still loading: (name, namespace, queue timeout).
     loading: Vec<(Arc<str>, String, Duration)>,
     revisions: Revisions,
@@ -288,9 +298,10 @@ impl Catalog {
     }
 
     fn lookup(&self, name: &str) -> Lookup {
-        match self.tools.get(name) {
-            Some(entry) => Lookup::Found(entry.clone()),
-            None => self.loading_owner(|namespace| name_in(namespace, name)),
+        match (self.tools.get(name), self.quarantined.get(name)) {
+            (Some(entry), _) => Lookup::Found(entry.clone()),
+            (None, Some(reason)) => Lookup::Quarantined(reason.clone()),
+            (None, None) => self.loading_owner(|namespace| name_in(namespace, name)),
         }
     }
 
@@ -343,12 +354,27 @@ struct Exposed {
     prompts: Vec<Arc<PromptEntry>>,
     resources: Vec<Arc<ResourceEntry>>,
     templates: Vec<Arc<TemplateEntry>>,
+    /// Tools offered but not approved: their names stay taken.
+    quarantined: Vec<Quarantined>,
+}
+
+/// A tool that is offered but not served, and why.
+#[derive(Clone)]
+pub struct Quarantined {
+    /// The tool, as it would be served.
+    pub entry: Arc<ToolEntry>,
+    /// Why it is quarantined (what changed, or what looks like poisoning).
+    pub reason: Arc<str>,
 }
 
 impl Exposed {
     /// Every name and URI, with its kind.
     fn keys(&self) -> impl Iterator<Item = (&'static str, &str)> {
-        let tools = self.tools.iter().map(|t| ("tool", &*t.name));
+        let tools = self
+            .tools
+            .iter()
+            .chain(self.quarantined.iter().map(|q| &q.entry))
+            .map(|t| ("tool", &*t.name));
         let prompts = self.prompts.iter().map(|p| ("prompt", &*p.name));
         let resources = self.resources.iter().map(|r| ("resource", &*r.uri));
         let templates = self.templates.iter().map(|t| ("resource template", t.template.as_str()));
@@ -363,7 +389,10 @@ impl Exposed {
     fn withdraw(&mut self, kind: &str, key: &str) -> bool {
         let before = self.len();
         match kind {
-            "tool" => self.tools.retain(|t| &*t.name != key),
+            "tool" => {
+                self.tools.retain(|t| &*t.name != key);
+                self.quarantined.retain(|q| &*q.entry.name != key);
+            }
             "prompt" => self.prompts.retain(|p| &*p.name != key),
             "resource" => self.resources.retain(|r| &*r.uri != key),
             _ => self.templates.retain(|t| t.template.as_str() != key),
@@ -372,13 +401,19 @@ impl Exposed {
     }
 
     fn len(&self) -> usize {
-        self.tools.len() + self.prompts.len() + self.resources.len() + self.templates.len()
+        self.tools.len()
+            + self.quarantined.len()
+            + self.prompts.len()
+            + self.resources.len()
+            + self.templates.len()
     }
 }
 
 struct Source {
     name: Arc<str>,
     kind: SourceKind,
+    /// For a loaded component: `sha256:<hex>` of its `.wasm`.
+    digest: Option<String>,
     state: SourceState,
     queue_timeout: Duration,
     exposed: Exposed,
@@ -402,6 +437,8 @@ impl Source {
 pub struct Registry {
     catalog: ArcSwap<Catalog>,
     sources: Mutex<Vec<Source>>,
+    /// What every tool is checked against as it is installed.
+    trust: Mutex<Arc<Trust>>,
     changes: watch::Sender<u64>,
     updates: broadcast::Sender<Arc<str>>,
 }
@@ -418,9 +455,21 @@ impl Registry {
         Registry {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             sources: Mutex::new(Vec::new()),
+            trust: Mutex::new(Arc::new(Trust::default())),
             changes: watch::Sender::new(0),
             updates: broadcast::channel(256).0,
         }
+    }
+
+    /// Sets what tools installed from now on are checked against: the lock
+    /// file and the poisoning scan ([`crate::pins`]).
+    pub fn set_trust(&self, trust: Trust) {
+        *self.trust.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(trust);
+    }
+
+    /// What tools are checked against.
+    fn trust(&self) -> Arc<Trust> {
+        self.trust.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// Adds a source: a component starts [`SourceState::Loading`], a native
@@ -435,6 +484,7 @@ impl Registry {
         sources.push(Source {
             name: name.into(),
             kind,
+            digest: None,
             state,
             queue_timeout,
             exposed: Exposed::default(),
@@ -481,7 +531,11 @@ impl Registry {
             };
             return failed(&mut sources, error);
         }
-        let exposed = expose(&name, &namespace, offer, &backend);
+        let digest = offer.digest.clone();
+        let mut exposed = expose(&name, &namespace, offer, &backend);
+        if sources[id.0].kind != SourceKind::Host {
+            quarantine(&self.trust(), &name, digest.as_deref(), &mut exposed);
+        }
         for (kind, key) in exposed.keys() {
             let clash = sources.iter().enumerate().find(|(index, other)| {
                 *index != id.0 && other.kind != SourceKind::Native && other.exposed.has(kind, key)
@@ -512,6 +566,7 @@ impl Registry {
         }
         let source = &mut sources[id.0];
         source.exposed = exposed;
+        source.digest = digest;
         source.state = SourceState::Ready;
         source.compile_time = Some(compile_time);
         source.from_cache = from_cache;
@@ -569,6 +624,7 @@ impl Registry {
         keep!(prompts, "prompt", entry => &entry.name);
         keep!(resources, "resource", entry => &entry.uri);
         keep!(templates, "resource template", entry => entry.template.as_str());
+        quarantine(&self.trust(), &name, None, &mut kept);
         let source = &mut sources[id.0];
         let same = same_exposed(&source.exposed, &kept);
         source.refused = refused.clone();
@@ -628,6 +684,7 @@ impl Registry {
             match found {
                 Lookup::Found(entry) => return Ok(entry),
                 Lookup::Unknown => return Err(unknown()),
+                Lookup::Quarantined(reason) => return Err(Failure::quarantined(&reason)),
                 Lookup::Loading { component, queue_timeout } => {
                     let until = *deadline
                         .get_or_insert_with(|| tokio::time::Instant::now() + queue_timeout);
@@ -658,10 +715,36 @@ impl Registry {
                 resources: s.exposed.resources.iter().map(|r| r.uri.clone()).collect(),
                 templates: s.exposed.templates.iter().map(|t| t.template.to_string()).collect(),
                 refused: s.refused.clone(),
+                quarantined: s
+                    .exposed
+                    .quarantined
+                    .iter()
+                    .map(|q| (q.entry.name.clone(), q.reason.clone()))
+                    .collect(),
                 compile_time: s.compile_time,
                 from_cache: s.from_cache,
             })
             .collect()
+    }
+
+    /// What a lock file pins: every tool of every component and native
+    /// server, served or quarantined, as (source, MCP `Tool` object), and
+    /// every loaded component's digest. The host's own tools are not pinned.
+    pub fn pinnable(&self) -> (Vec<SourcedTool>, Vec<(Arc<str>, String)>) {
+        let sources = self.lock();
+        let mut tools = Vec::new();
+        let mut digests = Vec::new();
+        for source in sources.iter().filter(|s| s.kind != SourceKind::Host) {
+            let entries = source.exposed.tools.iter();
+            for entry in entries.chain(source.exposed.quarantined.iter().map(|q| &q.entry)) {
+                let definition = serde_json::from_str(entry.definition.get()).unwrap_or_default();
+                tools.push((source.name.clone(), definition));
+            }
+            if let Some(digest) = &source.digest {
+                digests.push((source.name.clone(), digest.clone()));
+            }
+        }
+        (tools, digests)
     }
 
     /// The exposed names of a source's tools.
@@ -734,6 +817,11 @@ impl Registry {
             for tool in &exposed.tools {
                 catalog.tools.insert(tool.name.clone(), tool.clone());
             }
+            for quarantined in &exposed.quarantined {
+                catalog
+                    .quarantined
+                    .insert(quarantined.entry.name.clone(), quarantined.reason.clone());
+            }
             for prompt in &exposed.prompts {
                 catalog.prompts.insert(prompt.name.clone(), prompt.clone());
             }
@@ -795,6 +883,9 @@ fn same_definitions<'a>(
 
 fn same_exposed(a: &Exposed, b: &Exposed) -> bool {
     same_definitions(
+        a.quarantined.iter().map(|q| (&*q.entry.name, q.entry.definition.get())),
+        b.quarantined.iter().map(|q| (&*q.entry.name, q.entry.definition.get())),
+    ) && same_definitions(
         a.tools.iter().map(|t| (&*t.name, t.definition.get())),
         b.tools.iter().map(|t| (&*t.name, t.definition.get())),
     ) && same_definitions(
@@ -809,6 +900,23 @@ fn same_exposed(a: &Exposed, b: &Exposed) -> bool {
     )
 }
 
+/// Moves the tools of `exposed` that `trust` does not approve to its
+/// quarantine, logging why.
+fn quarantine(trust: &Trust, source: &str, digest: Option<&str>, exposed: &mut Exposed) {
+    let tools = std::mem::take(&mut exposed.tools);
+    for tool in tools {
+        let definition: Map<String, Value> =
+            serde_json::from_str(tool.definition.get()).unwrap_or_default();
+        match trust.verdict(source, digest, &definition) {
+            Ok(()) => exposed.tools.push(tool),
+            Err(reason) => {
+                tracing::warn!(source, tool = %tool.name, "tool quarantined: {reason}");
+                exposed.quarantined.push(Quarantined { entry: tool, reason: reason.into() });
+            }
+        }
+    }
+}
+
 /// The entries of `offer`, from source `source` under `namespace`.
 fn expose(
     source: &Arc<str>,
@@ -816,7 +924,7 @@ fn expose(
     offer: NewOffer,
     backend: &Arc<dyn Backend>,
 ) -> Exposed {
-    let NewOffer { tools, resources, templates, prompts, completes } = offer;
+    let NewOffer { tools, resources, templates, prompts, completes, digest: _ } = offer;
     let tools = tools
         .into_iter()
         .map(|tool| {
@@ -868,7 +976,7 @@ fn expose(
             })
         })
         .collect();
-    Exposed { tools, prompts, resources, templates }
+    Exposed { tools, prompts, resources, templates, quarantined: Vec::new() }
 }
 
 /// `<namespace>_<name>`, or the bare name for an empty namespace.
