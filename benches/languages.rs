@@ -17,6 +17,10 @@
 //! - `fresh_instance`: one call in a fresh instance, as Corral serves it.
 //! - `reused_instance`: one call in a kept instance, the baseline that
 //!   shows what the fresh instance costs.
+//! - `fresh_instance_keep_16m`: the fresh-instance call with
+//!   `[engine] memory_keep_resident_kib = 16384` (default 1024): the pages
+//!   a call wrote are copied back from the image and stay resident, so the
+//!   next instance in the slot takes no page faults on them.
 //!
 //! The Python and JavaScript components come from `bash .ci/polyglot.sh`.
 //! Run: `cargo bench --bench languages`.
@@ -41,6 +45,14 @@ fn languages(c: &mut Criterion) {
     let cache_dir = tempfile::tempdir().expect("tempdir");
     let cached = Sandbox::new(&EngineConfig {
         cache_dir: Some(cache_dir.path().to_owned()),
+        ..EngineConfig::default()
+    })
+    .expect("sandbox");
+    let keep_dir = tempfile::tempdir().expect("tempdir");
+    let keep = Sandbox::new(&EngineConfig {
+        cache_dir: Some(keep_dir.path().to_owned()),
+        memory_keep_resident_kib: 16 * 1024,
+        max_instances: 8,
         ..EngineConfig::default()
     })
     .expect("sandbox");
@@ -74,6 +86,14 @@ fn languages(c: &mut Criterion) {
         group.bench_function("fresh_instance", |b| {
             b.to_async(&rt).iter(|| async {
                 let report = cached.call(&component, tool, args, None).await;
+                debug_assert_eq!(report.outcome, CallOutcome::Ok);
+                report
+            })
+        });
+        let kept = rt.block_on(keep.load(case, wasm.clone(), Policy::deny_all())).expect("loads");
+        group.bench_function("fresh_instance_keep_16m", |b| {
+            b.to_async(&rt).iter(|| async {
+                let report = keep.call(&kept, tool, args, None).await;
                 debug_assert_eq!(report.outcome, CallOutcome::Ok);
                 report
             })

@@ -17,7 +17,7 @@
 //! slots are pre-reserved, so instantiation costs microseconds. Before a
 //! slot serves another instance its linear memory is back to the module's
 //! image: the pages the call wrote are copied back from the image (up to
-//! `MEMORY_KEEP_RESIDENT`) and the rest are returned to the kernel.
+//! `[engine] memory_keep_resident_kib`) and the rest are returned to the kernel.
 //!
 //! # Limits, and how each is enforced
 //!
@@ -99,11 +99,6 @@ const POOL_MAX_MEMORY_BYTES: usize = 4 << 30;
 const MAX_CORE_INSTANCES_PER_COMPONENT: u32 = 32;
 const MAX_MEMORIES_PER_COMPONENT: u32 = 4;
 const MAX_TABLES_PER_COMPONENT: u32 = 32;
-/// Written linear-memory bytes per pool slot that are reset by copying
-/// instead of returned to the kernel (see [`Sandbox::new`]); at most
-/// `max_instances` times this stays resident. The bundled tools write
-/// 100-300 KiB a call; more than this is returned to the kernel as before.
-const MEMORY_KEEP_RESIDENT: usize = 1 << 20;
 
 /// Why a component could not be loaded. Each message names the component.
 #[derive(Debug, thiserror::Error)]
@@ -203,8 +198,9 @@ impl Sandbox {
             // ~27 -> ~20 µs.
             .table_keep_resident(64 << 10);
         // Linear memory: where the PAGEMAP_SCAN ioctl exists (Linux 6.7+),
-        // it finds the pages a call wrote, and up to MEMORY_KEEP_RESIDENT
-        // of them are copied back from the module's image instead of being
+        // it finds the pages a call wrote, and up to
+        // `memory_keep_resident_kib` of them (1 MiB by default; the bundled
+        // tools write 100-300 KiB a call) are copied back from the module's image instead of being
         // returned to the kernel. The next call in the slot then takes no
         // page faults, and no copy-on-write fault sends a TLB-flush IPI to
         // the other CPUs: fresh-instance calls went from ~20 to ~11 µs, and
@@ -214,7 +210,7 @@ impl Sandbox {
         // measured slower than the faults it saves, so memory is left to
         // madvise there.
         if PoolingAllocationConfig::is_pagemap_scan_available() {
-            pool.linear_memory_keep_resident(MEMORY_KEEP_RESIDENT)
+            pool.linear_memory_keep_resident(settings.memory_keep_resident_kib as usize * 1024)
                 .pagemap_scan(wasmtime::Enabled::Yes);
         }
 
