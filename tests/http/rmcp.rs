@@ -12,6 +12,9 @@ async fn call_simple_text(
     url: String,
     lifecycle: ClientLifecycleMode,
 ) -> (ProtocolVersion, String, usize) {
+    // rmcp's reqwest shares its features with the host's OCI client, which
+    // leaves the TLS provider to the process (ring, as the host installs).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let transport = StreamableHttpClientTransport::from_uri(url);
     let client = ().serve_with_lifecycle(transport, lifecycle).await.expect("connects");
     let version = client.peer_info().expect("server info").protocol_version.clone();
