@@ -14,6 +14,7 @@ use std::sync::OnceLock;
 
 use serde_json::{Value, json};
 
+use crate::python_sdk::run_python_client;
 use crate::support::*;
 
 const PLAIN: &str = env!("CORRAL_GUEST_PLAIN");
@@ -86,18 +87,7 @@ limits = {{ memory_mib = 8, fuel = 100_000_000_000, timeout_ms = 60_000 }}
 
 /// Lists the tools and makes `calls` with the Python SDK in `mode`.
 fn python_sdk(mode: &str, calls: Value) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/call_tools.py");
-    let output = std::process::Command::new("python3")
-        .arg(&script)
-        .args([mode, &server().url(), &calls.to_string()])
-        .output()
-        .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
-    assert!(
-        output.status.success(),
-        "the Python MCP client failed in {mode} mode:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("client prints JSON")
+    run_python_client("call_tools.py", &[mode, &server().url(), &calls.to_string()])
 }
 
 fn call(seen: &Value, i: usize) -> &Value {

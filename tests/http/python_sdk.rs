@@ -6,22 +6,28 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-/// Runs `tests/e2e/mcp_client.py` in `mode` against `server` (a URL, or
-/// `stdio` and a command line) and returns what the client saw.
-pub fn python_client(mode: &str, server: &[&str]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/mcp_client.py");
+/// Runs the Python script `tests/e2e/<script>` (an official Python MCP
+/// SDK client) with `args` and returns the JSON it prints of what it saw.
+pub fn run_python_client(script: &str, args: &[&str]) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e").join(script);
     let output = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(mode)
-        .args(server)
+        .arg(&path)
+        .args(args)
         .output()
         .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
     assert!(
         output.status.success(),
-        "the Python MCP client failed (is `mcp==2.3.0` installed?):\n{}",
+        "{script} {args:?} failed (is `mcp==2.3.0` installed?):\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).expect("client prints JSON")
+}
+
+/// Runs `tests/e2e/mcp_client.py` in `mode` against `server` (a URL, or
+/// `stdio` and a command line) and returns what the client saw.
+pub fn python_client(mode: &str, server: &[&str]) -> Value {
+    let args: Vec<&str> = std::iter::once(mode).chain(server.iter().copied()).collect();
+    run_python_client("mcp_client.py", &args)
 }
 
 /// What both revisions see alike: every bundled tool, results, argument
@@ -60,19 +66,8 @@ fn python_sdk_legacy_mode_speaks_2025_11_25_over_http() {
 
 /// Runs `tests/e2e/notes_client.py` in `mode` against `server`.
 pub fn notes_client(mode: &str, server: &[&str]) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/notes_client.py");
-    let output = std::process::Command::new("python3")
-        .arg(&script)
-        .arg(mode)
-        .args(server)
-        .output()
-        .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
-    assert!(
-        output.status.success(),
-        "the notes client failed in {mode} mode:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).expect("client prints JSON")
+    let args: Vec<&str> = std::iter::once(mode).chain(server.iter().copied()).collect();
+    run_python_client("notes_client.py", &args)
 }
 
 /// What the notes client sees in either revision, and what is left in the
