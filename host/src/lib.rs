@@ -28,3 +28,4 @@ pub mod sandbox;
 pub mod schema;
 pub mod search;
 pub mod stdio;
+pub mod tasks;

@@ -663,6 +663,7 @@ fn single_component_config(path: &Path, grants: &GrantArgs) -> Result<Config> {
         env: Default::default(),
         network: Vec::new(),
         limits: LimitOverrides::default(),
+        task_support: Default::default(),
     };
     grants.apply(&mut component)?;
     let config =

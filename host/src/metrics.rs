@@ -15,6 +15,9 @@
 //! | `corral_native_server_up` | gauge | `server` | 1 while a native MCP server answers pings |
 //! | `corral_circuit_open` | gauge | `server` | 1 while a native server's circuit breaker fails fast |
 //! | `corral_tools_quarantined` | gauge | - | tools offered but quarantined: not the definition or component the lock file approved, or a suspicious description |
+//! | `corral_tasks` | gauge | `status` | tasks in the store by status: running (`working`, `input_required`) and kept after their end (`completed`, `failed`, `cancelled`) |
+//! | `corral_task_duration_seconds` | histogram | `status` | time from a task's creation to its end, by how it ended |
+//! | `corral_tasks_refused_total` | counter | - | tasks refused because `tasks.max_tasks` or `tasks.max_tasks_per_client` were running |
 //! | `corral_network_connections_total` | counter | `component`, `decision` | outgoing connection attempts (`wasi:http` requests, socket connects and datagrams), by [`Decision`] label |
 //!
 //! Label values are bounded: `tool` is an exposed tool name, or
@@ -84,6 +87,17 @@ struct NetworkLabels {
     decision: &'static str,
 }
 
+/// Label `{status}` of a task.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TaskLabels {
+    status: &'static str,
+}
+
+fn task_histogram() -> Histogram {
+    // 10 ms .. ~1.5 h: tasks are the long calls.
+    Histogram::new(exponential_buckets(0.01, 2.0, 20))
+}
+
 /// Label `{server}`.
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ServerLabels {
@@ -111,6 +125,9 @@ pub struct Metrics {
     native_server_up: Family<ServerLabels, Gauge>,
     circuit_open: Family<ServerLabels, Gauge>,
     tools_quarantined: Gauge,
+    tasks: Family<TaskLabels, Gauge>,
+    task_duration: Family<TaskLabels, Histogram, fn() -> Histogram>,
+    tasks_refused: Counter,
     network_connections: Family<NetworkLabels, Counter>,
 }
 
@@ -203,6 +220,26 @@ impl Metrics {
             "Tools offered but quarantined (not as the lock file approved them, or suspicious)",
             tools_quarantined.clone(),
         );
+        let tasks = Family::<TaskLabels, Gauge>::default();
+        registry.register("corral_tasks", "Tasks in the store, by status", tasks.clone());
+        let task_duration =
+            Family::<TaskLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                task_histogram,
+            );
+        registry.register(
+            "corral_task_duration_seconds",
+            "Time from a task's creation to its end, by how it ended",
+            task_duration.clone(),
+        );
+        let tasks_refused = Counter::default();
+        registry.register(
+            "corral_tasks_refused",
+            "Tasks refused because tasks.max_tasks or tasks.max_tasks_per_client were running",
+            tasks_refused.clone(),
+        );
+        for status in crate::tasks::TaskStatus::ALL {
+            let _ = tasks.get_or_create(&TaskLabels { status: status.as_str() });
+        }
         let network_connections = Family::<NetworkLabels, Counter>::default();
         registry.register(
             "corral_network_connections",
@@ -223,6 +260,9 @@ impl Metrics {
             native_server_up,
             circuit_open,
             tools_quarantined,
+            tasks,
+            task_duration,
+            tasks_refused,
             network_connections,
         }
     }
@@ -295,6 +335,26 @@ impl Metrics {
             })
             .inc();
         self.operation_duration.get_or_create(&KindLabels { kind }).observe(wall.as_secs_f64());
+    }
+
+    /// Sets `corral_tasks` from a store's census ([`crate::tasks::TaskStore::census`]).
+    pub fn set_tasks(&self, census: [u64; 5]) {
+        for status in crate::tasks::TaskStatus::ALL {
+            let count = i64::try_from(census[status.index()]).unwrap_or(i64::MAX);
+            self.tasks.get_or_create(&TaskLabels { status: status.as_str() }).set(count);
+        }
+    }
+
+    /// A task ended `status` after `age`.
+    pub fn record_task_end(&self, status: crate::tasks::TaskStatus, age: Duration) {
+        self.task_duration
+            .get_or_create(&TaskLabels { status: status.as_str() })
+            .observe(age.as_secs_f64());
+    }
+
+    /// A task was refused at a limit.
+    pub fn record_task_refused(&self) {
+        self.tasks_refused.inc();
     }
 
     /// The `corral_calls_in_flight` gauge.

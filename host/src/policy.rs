@@ -120,6 +120,11 @@ pub struct Limits {
     pub http_between_bytes_timeout: Duration,
     /// Bytes of one outgoing HTTP response body. Default 4 MiB.
     pub http_response_bytes: u64,
+    /// Wall-clock time for one call run as a task. Default 15 minutes.
+    #[serde(serialize_with = "as_millis")]
+    pub task_timeout: Duration,
+    /// Fuel for one call run as a task. Default 1e12.
+    pub task_fuel: u64,
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -153,7 +158,17 @@ impl Limits {
             ),
             http_response_bytes: overrides.http_response_kib.unwrap_or(defaults::HTTP_RESPONSE_KIB)
                 << 10,
+            task_timeout: Duration::from_millis(
+                overrides.task_timeout_ms.unwrap_or(defaults::TASK_TIMEOUT_MS),
+            ),
+            task_fuel: overrides.task_fuel.unwrap_or(defaults::TASK_FUEL),
         }
+    }
+
+    /// The limits of a call run as a task: its time and fuel are the task
+    /// limits, the rest the same.
+    pub fn for_task(self) -> Limits {
+        Limits { timeout: self.task_timeout, fuel: self.task_fuel, ..self }
     }
 }
 
@@ -322,6 +337,7 @@ mod tests {
             name: "t".into(),
             path: "t.wasm".into(),
             namespace: None,
+            task_support: BTreeMap::new(),
             dirs: Vec::new(),
             env,
             network: Vec::new(),

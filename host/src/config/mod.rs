@@ -43,6 +43,7 @@
 
 pub mod native;
 pub mod server;
+pub mod tasks;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,6 +52,7 @@ use serde::Deserialize;
 
 pub use self::native::{Launcher, NativeConfig};
 pub use self::server::{RateLimitConfig, ServerConfig};
+pub use self::tasks::{TaskSupport, TasksConfig};
 
 /// Everything that can be wrong with a configuration file, naming the part.
 #[derive(Debug, thiserror::Error)]
@@ -113,6 +115,10 @@ pub struct Config {
     /// registries are reached (the `[oci]` table); see [`OciConfig`].
     #[serde(default)]
     pub oci: OciConfig,
+    /// Long-running calls run as MCP tasks (the `[tasks]` table); see
+    /// [`tasks`].
+    #[serde(default)]
+    pub tasks: TasksConfig,
     /// Directory against which relative paths are resolved: the config
     /// file's directory, or the working directory for a config built in code.
     #[serde(skip)]
@@ -217,6 +223,10 @@ pub struct LimitOverrides {
     pub http_between_bytes_timeout_ms: Option<u64>,
     /// Bytes of one response body a component may receive, in KiB.
     pub http_response_kib: Option<u64>,
+    /// Wall-clock time for one call run as a task, in milliseconds.
+    pub task_timeout_ms: Option<u64>,
+    /// Fuel for one call run as a task.
+    pub task_fuel: Option<u64>,
 }
 
 /// One `[[component]]` entry.
@@ -246,6 +256,11 @@ pub struct ComponentConfig {
     /// Overrides of the default limits.
     #[serde(default)]
     pub limits: LimitOverrides,
+    /// Which of its tools may run as tasks, by the name the component
+    /// gives the tool; `"*"` sets the rest. Default: `forbidden` for every
+    /// tool. See [`tasks`].
+    #[serde(default)]
+    pub task_support: BTreeMap<String, TaskSupport>,
 }
 
 /// Where a component's bytes come from, as its `path` says.
@@ -340,6 +355,11 @@ pub mod defaults {
     pub const HTTP_BETWEEN_BYTES_TIMEOUT_MS: u64 = 10_000;
     /// Outgoing HTTP response body: 4 MiB.
     pub const HTTP_RESPONSE_KIB: u64 = 4 * 1024;
+    /// Wall-clock time per call run as a task: 15 minutes.
+    pub const TASK_TIMEOUT_MS: u64 = 15 * 60 * 1000;
+    /// Fuel per call run as a task: 1e12 units, about a quarter of an hour
+    /// of pure compute.
+    pub const TASK_FUEL: u64 = 1_000_000_000_000;
 
     pub(super) fn max_instances() -> u32 {
         64
@@ -387,6 +407,9 @@ pub fn builtin(data_dir: &Path) -> Result<Config, ConfigError> {
         [[component]]
         name = "fs"
         path = "builtin:fs"
+        # digest of a large tree runs on as a task (2026-07-28 clients that
+        # declare tasks, or 2025-11-25 ones asking for one).
+        task_support = {{ digest = "optional" }}
         [[component.dir]]
         host = {host}
         guest = "/data"
@@ -463,6 +486,7 @@ impl Config {
         }
         self.limits.validate("limits")?;
         self.server.validate()?;
+        self.tasks.validate()?;
         if !(1..=4096).contains(&self.oci.max_blob_mib) {
             return Err(ConfigError::invalid("oci.max_blob_mib", "must be between 1 and 4096"));
         }
@@ -531,7 +555,7 @@ impl Config {
 
 impl LimitOverrides {
     fn validate(&self, ctx: &str) -> Result<(), ConfigError> {
-        let checks: [(&str, Option<u64>, u64, u64); 10] = [
+        let checks: [(&str, Option<u64>, u64, u64); 12] = [
             ("timeout_ms", self.timeout_ms, 1, 24 * 3600 * 1000),
             ("fuel", self.fuel, 1, u64::MAX),
             ("memory_mib", self.memory_mib, 1, 4096),
@@ -547,6 +571,8 @@ impl LimitOverrides {
                 24 * 3600 * 1000,
             ),
             ("http_response_kib", self.http_response_kib, 1, 1024 * 1024),
+            ("task_timeout_ms", self.task_timeout_ms, 1, 7 * 24 * 3600 * 1000),
+            ("task_fuel", self.task_fuel, 1, u64::MAX),
         ];
         for (field, value, min, max) in checks {
             if let Some(v) = value
@@ -580,6 +606,8 @@ impl LimitOverrides {
                 .http_between_bytes_timeout_ms
                 .or(fallback.http_between_bytes_timeout_ms),
             http_response_kib: self.http_response_kib.or(fallback.http_response_kib),
+            task_timeout_ms: self.task_timeout_ms.or(fallback.task_timeout_ms),
+            task_fuel: self.task_fuel.or(fallback.task_fuel),
         }
     }
 }

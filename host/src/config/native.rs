@@ -35,6 +35,8 @@
 //! | `pids_limit` | 128 | 1..=32768 |
 //! | `tmpfs_mib` | 64 | 1..=4096 (the writable `/tmp`; the rest of the root is read-only) |
 //! | `call_timeout_ms` | 30000 | 1..=86400000 |
+//! | `task_timeout_ms` | 900000 | 1..=604800000 (a call run as a task) |
+//! | `task_support` | the server's `execution.taskSupport`, else `forbidden` | per tool, `"*"` for the rest (see [`super::tasks`]) |
 //! | `max_concurrency` | 16 | 1..=10000 (calls at once; more wait) |
 //! | `queue_timeout_ms` | 5000 | 0..=86400000 (wait for a slot, then `busy`) |
 //! | `max_message_kib` | 4096 | 1..=262144 (one JSON-RPC line from the server) |
@@ -93,6 +95,15 @@ pub struct NativeConfig {
     /// Wall-clock time for one call, in milliseconds. Default: 30000.
     #[serde(default = "defaults::call_timeout_ms")]
     pub call_timeout_ms: u64,
+    /// Wall-clock time for one call run as a task, in milliseconds.
+    /// Default: 900000 (15 minutes).
+    #[serde(default = "defaults::task_timeout_ms")]
+    pub task_timeout_ms: u64,
+    /// Which of its tools may run as tasks, by the name the server gives
+    /// the tool; `"*"` sets the rest. Default: what the server declares in
+    /// its tools' `execution.taskSupport`, else `forbidden`.
+    #[serde(default)]
+    pub task_support: BTreeMap<String, super::TaskSupport>,
     /// Calls of this server that may run at once. Default: 16.
     #[serde(default = "defaults::max_concurrency")]
     pub max_concurrency: u32,
@@ -150,6 +161,9 @@ pub mod defaults {
     }
     pub(crate) fn tmpfs_mib() -> u64 {
         64
+    }
+    pub(crate) fn task_timeout_ms() -> u64 {
+        15 * 60 * 1000
     }
     pub(crate) fn call_timeout_ms() -> u64 {
         30_000
@@ -209,13 +223,14 @@ impl NativeConfig {
         }
         check_network(&self.network)
             .map_err(|why| ConfigError::invalid(format!("{ctx}: network"), why))?;
-        let ranges: [(&str, u64, u64, u64); 11] = [
+        let ranges: [(&str, u64, u64, u64); 12] = [
             ("max_concurrency", u64::from(self.max_concurrency), 1, 10_000),
             ("queue_timeout_ms", self.queue_timeout_ms, 0, 24 * 3600 * 1000),
             ("memory_mib", self.memory_mib, 6, 65_536),
             ("pids_limit", u64::from(self.pids_limit), 1, 32_768),
             ("tmpfs_mib", self.tmpfs_mib, 1, 4096),
             ("call_timeout_ms", self.call_timeout_ms, 1, 24 * 3600 * 1000),
+            ("task_timeout_ms", self.task_timeout_ms, 1, 7 * 24 * 3600 * 1000),
             ("max_message_kib", self.max_message_kib, 1, 256 * 1024),
             ("health_interval_ms", self.health_interval_ms, 10, 3600 * 1000),
             ("restart_backoff_ms", self.restart_backoff_ms, 1, 3600 * 1000),

@@ -159,9 +159,22 @@ impl NativeServers {
         events: EventSink,
         progress: bool,
     ) -> FinishedCall {
+        self.call_as(index, remote, arguments, events, progress, false).await
+    }
+
+    /// [`NativeServers::call`]; `task`: under `task_timeout_ms`.
+    async fn call_as(
+        &self,
+        index: usize,
+        remote: &str,
+        arguments: Value,
+        events: EventSink,
+        progress: bool,
+        task: bool,
+    ) -> FinishedCall {
         let started = Instant::now();
         let (outcome, output) =
-            match self.call_inner(index, remote, arguments, events, progress).await {
+            match self.call_inner(index, remote, arguments, events, progress, task).await {
                 Ok(result) => {
                     let is_error = result.get("isError") == Some(&Value::Bool(true));
                     let outcome = if is_error { CallOutcome::ToolError } else { CallOutcome::Ok };
@@ -185,6 +198,7 @@ impl NativeServers {
         arguments: Value,
         events: EventSink,
         progress: bool,
+        task: bool,
     ) -> Result<Map<String, Value>, Failure> {
         let slot = &self.servers[index];
         let config = &slot.spec.config;
@@ -199,7 +213,12 @@ impl NativeServers {
             };
         // The server may have gone down while this call waited.
         let client = slot.client_for_call().map_err(Failure::host_error)?;
-        let timeout = Duration::from_millis(config.call_timeout_ms);
+        let (timeout, limit) = if task {
+            (config.task_timeout_ms, "task_timeout_ms")
+        } else {
+            (config.call_timeout_ms, "call_timeout_ms")
+        };
+        let timeout = Duration::from_millis(timeout);
         match client.call_tool(remote, arguments, events, progress, timeout).await {
             Ok(Value::Object(mut result)) => {
                 // Only the members of a CallToolResult go on; the server's
@@ -218,7 +237,7 @@ impl NativeServers {
                 "native server {name:?}: tools/call answered with something that is not an object"
             ))),
             Err(ClientError::Timeout { after, .. }) => {
-                let mut failure = Failure::timeout(after, "call_timeout_ms");
+                let mut failure = Failure::timeout(after, limit);
                 failure.message = format!(
                     "native server {name:?}: {}; the server was sent notifications/cancelled",
                     failure.message
@@ -419,6 +438,13 @@ impl NativeServers {
                     InputSchema::unchecked()
                 }
             };
+            let declared = crate::registry::declared_task_support(&definition);
+            let support = crate::config::TaskSupport::of(
+                &self.servers[index].spec.config.task_support,
+                remote,
+                declared,
+            );
+            crate::registry::set_task_support(&mut definition, support);
             offer.tools.push(NewTool { remote: remote.to_owned(), definition, input });
         }
         for resource in &lists.resources {
@@ -501,6 +527,23 @@ impl Backend for NativeBackend {
         Box::pin(async move {
             match self.servers.upgrade() {
                 Some(servers) => servers.call(self.index, tool, arguments, events, progress).await,
+                None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
+            }
+        })
+    }
+
+    fn call_task<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: Value,
+        events: EventSink,
+        progress: bool,
+    ) -> CallFuture<'a> {
+        Box::pin(async move {
+            match self.servers.upgrade() {
+                Some(servers) => {
+                    servers.call_as(self.index, tool, arguments, events, progress, true).await
+                }
                 None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
             }
         })

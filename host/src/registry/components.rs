@@ -43,6 +43,7 @@ pub struct Prepared {
     source: ComponentSource,
     store: Arc<ComponentStore>,
     policy: Policy,
+    task_support: std::collections::BTreeMap<String, crate::config::TaskSupport>,
 }
 
 /// Why a component did not load. Each message names the component.
@@ -107,7 +108,14 @@ pub fn prepare(config: &Config, registry: &Registry) -> Result<Vec<Prepared>, Co
                 policy.limits.queue_timeout,
             );
             let source = entry.source(&config.base_dir)?;
-            Ok(Prepared { id, name: entry.name.clone(), source, store: store.clone(), policy })
+            Ok(Prepared {
+                id,
+                name: entry.name.clone(),
+                source,
+                store: store.clone(),
+                policy,
+                task_support: entry.task_support.clone(),
+            })
         })
         .collect()
 }
@@ -162,7 +170,7 @@ async fn compile(
     component: Prepared,
     sandbox: Arc<Sandbox>,
 ) -> Result<(LoadedComponent, NewOffer), ComponentError> {
-    let Prepared { name, source, store, policy, .. } = component;
+    let Prepared { name, source, store, policy, task_support, .. } = component;
     let wasm = read(&name, &source, &store).await?;
     let digest = crate::pins::sha256(&wasm);
     let loaded = sandbox.load(&name, wasm, policy).await?;
@@ -176,6 +184,15 @@ async fn compile(
     }
     let mut offer = new_offer(&name, loaded.offers())?;
     offer.digest = Some(digest);
+    for tool in &mut offer.tools {
+        let support = crate::config::TaskSupport::of(&task_support, &tool.remote, None);
+        super::set_task_support(&mut tool.definition, support);
+    }
+    for named in task_support.keys().filter(|name| *name != "*") {
+        if !offer.tools.iter().any(|tool| tool.remote == *named) {
+            tracing::warn!(component = %name, tool = %named, "task_support names a tool this component does not have");
+        }
+    }
     Ok((loaded, offer))
 }
 
@@ -378,17 +395,22 @@ fn finished<T>(
     }
 }
 
-impl Backend for ComponentBackend {
-    fn call<'a>(
+impl ComponentBackend {
+    /// Calls `tool` in a fresh instance, under the task limits if `task`.
+    fn run<'a>(
         &'a self,
         tool: &'a str,
         arguments: Value,
         events: EventSink,
-        _progress: bool,
+        task: bool,
     ) -> CallFuture<'a> {
         Box::pin(async move {
             let arguments = arguments.to_string();
-            let report = self.sandbox.call(&self.component, tool, &arguments, events).await;
+            let report = if task {
+                self.sandbox.call_task(&self.component, tool, &arguments, events).await
+            } else {
+                self.sandbox.call(&self.component, tool, &arguments, events).await
+            };
             FinishedCall {
                 outcome: report.outcome,
                 output: match report.result {
@@ -400,6 +422,28 @@ impl Backend for ComponentBackend {
                 stdio: report.stdio,
             }
         })
+    }
+}
+
+impl Backend for ComponentBackend {
+    fn call<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: Value,
+        events: EventSink,
+        _progress: bool,
+    ) -> CallFuture<'a> {
+        self.run(tool, arguments, events, false)
+    }
+
+    fn call_task<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: Value,
+        events: EventSink,
+        _progress: bool,
+    ) -> CallFuture<'a> {
+        self.run(tool, arguments, events, true)
     }
 
     fn read_resource<'a>(&'a self, uri: &'a str, events: EventSink) -> OpFuture<'a> {

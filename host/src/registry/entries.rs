@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use super::uri_template::UriTemplate;
 use crate::call::{CallOutcome, Failure};
+use crate::config::TaskSupport;
 use crate::sandbox::{
     CapturedStdio, Completion, CompletionRequest, EventSink, PromptArgument, PromptResult,
     ResourceBody, ToolResult,
@@ -122,6 +123,19 @@ pub trait Backend: Send + Sync {
         progress: bool,
     ) -> CallFuture<'a>;
 
+    /// Calls `tool` as [`Backend::call`] does, as a task: under the
+    /// source's task limits (longer time, more fuel). Default: the same as
+    /// a call.
+    fn call_task<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: Value,
+        events: EventSink,
+        progress: bool,
+    ) -> CallFuture<'a> {
+        self.call(tool, arguments, events, progress)
+    }
+
     /// Reads the resource at `uri` (one the source listed, or of one of its
     /// templates).
     fn read_resource<'a>(&'a self, uri: &'a str, events: EventSink) -> OpFuture<'a>;
@@ -189,6 +203,8 @@ pub struct ToolEntry {
     pub definition: Box<RawValue>,
     /// Its compiled `inputSchema`.
     pub input: InputSchema,
+    /// Whether it may run as a task (its `execution.taskSupport`).
+    pub task_support: TaskSupport,
     pub(super) backend: Arc<dyn Backend>,
 }
 
@@ -205,6 +221,11 @@ impl ToolEntry {
     /// Calls the tool with arguments already checked against its schema.
     pub fn call(&self, arguments: Value, events: EventSink, progress: bool) -> CallFuture<'_> {
         self.backend.call(&self.remote, arguments, events, progress)
+    }
+
+    /// Calls the tool as a task, under its source's task limits.
+    pub fn call_task(&self, arguments: Value, events: EventSink, progress: bool) -> CallFuture<'_> {
+        self.backend.call_task(&self.remote, arguments, events, progress)
     }
 }
 
@@ -267,6 +288,30 @@ impl PromptEntry {
         }
         Ok(())
     }
+}
+
+/// Sets a `Tool` object's `execution.taskSupport` (absent when forbidden,
+/// MCP's default).
+pub fn set_task_support(definition: &mut Map<String, Value>, support: TaskSupport) {
+    match support {
+        TaskSupport::Forbidden => {
+            definition.remove("execution");
+        }
+        _ => {
+            let execution =
+                definition.entry("execution").or_insert_with(|| Value::Object(Map::new()));
+            if !execution.is_object() {
+                *execution = Value::Object(Map::new());
+            }
+            execution["taskSupport"] = Value::String(support.as_str().to_owned());
+        }
+    }
+}
+
+/// The task support a `Tool` object declares (`execution.taskSupport`).
+pub fn declared_task_support(definition: &Map<String, Value>) -> Option<TaskSupport> {
+    let declared = definition.get("execution")?.get("taskSupport")?;
+    serde_json::from_value(declared.clone()).ok()
 }
 
 /// A tool a source offers, before it is installed.

@@ -931,6 +931,7 @@ fn expose(
             let name: Arc<str> = exposed_name(namespace, &tool.remote).into();
             let mut definition = tool.definition;
             definition.insert("name".into(), Value::String(name.to_string()));
+            let task_support = declared_task_support(&definition).unwrap_or_default();
             let served = Served::new(source, &definition, backend);
             Arc::new(ToolEntry {
                 name,
@@ -938,6 +939,7 @@ fn expose(
                 source: served.source,
                 definition: served.definition,
                 input: tool.input,
+                task_support,
                 backend: served.backend,
             })
         })

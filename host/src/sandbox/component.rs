@@ -214,9 +214,32 @@ impl Sandbox {
         arguments: &str,
         events: EventSink,
     ) -> CallReport {
+        self.call_as(component, tool, arguments, events, Purpose::Call).await
+    }
+
+    /// [`Sandbox::call`] under the component's task limits (`task_timeout_ms`,
+    /// `task_fuel`): the call of a task.
+    pub async fn call_task(
+        &self,
+        component: &LoadedComponent,
+        tool: &str,
+        arguments: &str,
+        events: EventSink,
+    ) -> CallReport {
+        self.call_as(component, tool, arguments, events, Purpose::Task).await
+    }
+
+    async fn call_as(
+        &self,
+        component: &LoadedComponent,
+        tool: &str,
+        arguments: &str,
+        events: EventSink,
+        purpose: Purpose,
+    ) -> CallReport {
         let started = Instant::now();
         let run = self
-            .run(component, Purpose::Call, events, async |store, instance, exports| {
+            .run(component, purpose, events, async |store, instance, exports| {
                 Ok(match exports {
                     Exports::V1 { tools } => {
                         let tools = tools.load(&mut *store, instance)?;

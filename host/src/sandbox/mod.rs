@@ -81,6 +81,8 @@ enum Purpose {
     /// default limits: a component given a tiny per-call budget must still
     /// be able to describe itself.
     List,
+    /// A tool call run as a task, under the task limits.
+    Task,
 }
 
 /// Fuel units between yields to the async runtime, so a CPU-bound guest
@@ -311,6 +313,7 @@ impl Sandbox {
         let limits = match purpose {
             Purpose::Call => component.policy.limits,
             Purpose::List => component.policy.limits.at_least_defaults(),
+            Purpose::Task => component.policy.limits.for_task(),
         };
         let queue_deadline = tokio::time::Instant::now() + limits.queue_timeout;
         let _permits =
@@ -335,6 +338,17 @@ impl Sandbox {
                 self.settings.max_wasm_stack_kib,
             )),
             Err(_elapsed) => Err(Failure::timeout(limits.timeout, "timeout_ms")),
+        };
+        // A task's limits have their own names.
+        let result = match (purpose, result) {
+            (Purpose::Task, Err(mut failure)) => {
+                failure.message = failure
+                    .message
+                    .replace("(timeout_ms)", "(task_timeout_ms)")
+                    .replace("(fuel)", "(task_fuel)");
+                Err(failure)
+            }
+            (_, result) => result,
         };
         let stdio = store.data().take_stdio();
         match result {
