@@ -35,6 +35,9 @@ cat >"$work/corral.toml" <<TOML
 name = "conformance"
 path = "builtin:conformance"
 namespace = ""
+# The task scenarios' tools: slow_compute may run as a task, failing_job and
+# test_tool_with_task only so; greet and the rest never.
+task_support = { slow_compute = "optional", protocol_error_job = "optional", confirm_delete = "optional", multi_input = "optional", failing_job = "required", test_tool_with_task = "required" }
 
 [[native]]
 name = "test"
@@ -78,5 +81,19 @@ for set in 2025-11-25 2026-07-28; do
   echo "conformance suite $SUITE_VERSION, requirements $set, against $url"
   (cd "$work" && "$node" "$suite" server --url "$url" --requirements "$set" \
     --expected-failures "$repo/.ci/conformance-$set.yaml") || status=1
+done
+
+# The tasks extension's scenarios are run but not scored by the requirement
+# sets (an extension); here each is a gate of its own, warnings included.
+echo 'server: []' >"$work/none.yaml"
+scenarios="$("$node" "$suite" list | sed -n 's/^ *- \(tasks-[a-z0-9-]*\) .*/\1/p')"
+if [ -z "$scenarios" ]; then
+  echo "no tasks-* scenarios found in the suite" >&2
+  status=1
+fi
+for scenario in $scenarios; do
+  echo "conformance suite $SUITE_VERSION, scenario $scenario (tasks extension)"
+  (cd "$work" && "$node" "$suite" server --url "$url" --scenario "$scenario" \
+    --expected-failures "$work/none.yaml") || status=1
 done
 exit "$status"

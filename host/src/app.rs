@@ -110,7 +110,7 @@ impl App {
         };
         let mcp = McpServer::new(
             registry.clone(),
-            McpOptions::from_config(&config.server),
+            McpOptions::from_config(&config.server, &config.tasks),
             metrics.clone(),
         )
         .map_err(|err| StartError::Entropy(err.to_string()))?;

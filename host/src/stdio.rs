@@ -109,8 +109,12 @@ where
     // Listen streams end with their result; sessions close.
     app.mcp.shutdown();
     let grace = Duration::from_millis(config.shutdown_grace_ms);
-    let drained =
-        tokio::time::timeout(grace, async { while streams.join_next().await.is_some() {} }).await;
+    // Tasks run on without a request: they get the same grace, then end
+    // cancelled, saying why.
+    let (drained, ()) = tokio::join!(
+        tokio::time::timeout(grace, async { while streams.join_next().await.is_some() {} }),
+        app.mcp.drain_tasks(grace)
+    );
     if drained.is_err() {
         tracing::warn!(
             grace_ms = grace.as_millis() as u64,

@@ -107,7 +107,9 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
         McpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         McpError::SessionRequired | McpError::VersionHeader(_) => StatusCode::BAD_REQUEST,
         McpError::SessionNotFound => StatusCode::NOT_FOUND,
-        McpError::TooManyStreams { .. } => StatusCode::TOO_MANY_REQUESTS,
+        McpError::TooManyStreams { .. } | McpError::TooManyTasks(_) => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
         McpError::HeaderMismatch(_) | McpError::UnsupportedVersion { .. } => {
             StatusCode::BAD_REQUEST
         }
@@ -115,6 +117,7 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
         McpError::InvalidParams(_)
         | McpError::ResourceNotFound { .. }
         | McpError::MissingCapability { .. }
+        | McpError::MissingExtension { .. }
             if stateless =>
         {
             StatusCode::BAD_REQUEST
@@ -123,7 +126,8 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
         McpError::MethodNotFound(_)
         | McpError::InvalidParams(_)
         | McpError::ResourceNotFound { .. }
-        | McpError::MissingCapability { .. } => StatusCode::OK,
+        | McpError::MissingCapability { .. }
+        | McpError::MissingExtension { .. } => StatusCode::OK,
     }
 }
 

@@ -241,7 +241,13 @@ impl Server {
         door.draining.store(true, Ordering::Relaxed);
         door.app.mcp.shutdown();
         let grace = Duration::from_millis(door.config.shutdown_grace_ms);
-        if tokio::time::timeout(grace, graceful.shutdown()).await.is_err() {
+        // Tasks run on without a request: they get the same grace, then
+        // end cancelled, saying why.
+        let (drained, ()) = tokio::join!(
+            tokio::time::timeout(grace, graceful.shutdown()),
+            door.app.mcp.drain_tasks(grace)
+        );
+        if drained.is_err() {
             tracing::warn!(
                 grace_ms = grace.as_millis() as u64,
                 "requests still in flight at the end of the grace period"

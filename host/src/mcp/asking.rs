@@ -258,6 +258,16 @@ pub(super) struct Rounds {
     asked: Vec<ClientRequest>,
 }
 
+/// How a round of a task ended.
+pub(super) enum TaskRoundEnd {
+    /// Every question had its answer.
+    Complete,
+    /// Questions remain: `inputRequests` entries, by key.
+    Questions(Map<String, Value>),
+    /// The guest asked past `max_input_rounds`.
+    TooManyRounds(u32),
+}
+
 /// How a round ended.
 pub(super) enum RoundEnd {
     /// Every question had its answer: the guest's result stands.
@@ -337,6 +347,46 @@ impl Rounds {
             used: BTreeMap::new(),
             asked: Vec::new(),
         })
+    }
+
+    /// A round of a call running as a task: the task holds the answers
+    /// (`answers`, given through `tasks/update`), not a signed state.
+    pub(super) fn in_task(
+        capabilities: Value,
+        answers: Map<String, Value>,
+        round: u32,
+        max_rounds: u32,
+    ) -> Rounds {
+        Rounds {
+            capabilities,
+            binding: String::new(),
+            round,
+            max_rounds,
+            answers,
+            used: BTreeMap::new(),
+            asked: Vec::new(),
+        }
+    }
+
+    /// How a round of a task ends, with the answers it had and its number,
+    /// which the next round starts from.
+    pub(super) fn end_in_task(self) -> (TaskRoundEnd, Map<String, Value>, u32) {
+        let end = if self.asked.is_empty() {
+            TaskRoundEnd::Complete
+        } else if self.round >= self.max_rounds {
+            TaskRoundEnd::TooManyRounds(self.max_rounds)
+        } else {
+            TaskRoundEnd::Questions(
+                self.asked
+                    .into_iter()
+                    .map(|request| {
+                        let entry = json!({ "method": request.method, "params": request.params });
+                        (request.key, entry)
+                    })
+                    .collect(),
+            )
+        };
+        (end, self.answers, self.round + 1)
     }
 
     fn ask(&mut self, request: ClientRequest) -> Result<Value, AskError> {

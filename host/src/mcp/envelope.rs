@@ -7,7 +7,7 @@
 //! | HTTP: `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` are each sent at most once | `-32020` |
 //! | HTTP: `MCP-Protocol-Version` equals the `_meta` version | `-32020` |
 //! | HTTP: `Mcp-Method` equals the method | `-32020` |
-//! | HTTP: `Mcp-Name` (which may be `=?base64?...?=`) equals `params.name` of `tools/call` and `prompts/get`, `params.uri` of `resources/read` | `-32020` |
+//! | HTTP: `Mcp-Name` (which may be `=?base64?...?=`) equals `params.name` of `tools/call` and `prompts/get`, `params.uri` of `resources/read`, `params.taskId` of `tasks/get`, `tasks/update` and `tasks/cancel` | `-32020` |
 //! | the version is one this server serves per request | `-32022`, `data.supported` and `data.requested` |
 //! | `io.modelcontextprotocol/logLevel`, when present, is a log level; `clientCapabilities` is an object | `-32602` |
 //!
@@ -137,6 +137,7 @@ fn check_headers(
     let name_param = match method {
         "tools/call" | "prompts/get" => "name",
         "resources/read" => "uri",
+        "tasks/get" | "tasks/update" | "tasks/cancel" => "taskId",
         _ => return Ok(()),
     };
     let Some(body) = params.get(name_param).filter(|v| !v.is_null()) else { return Ok(()) };

@@ -115,6 +115,21 @@ pub enum McpError {
         /// What needed it.
         message: String,
     },
+    /// A task was refused: the client or the server runs its most tasks.
+    #[error("{0}")]
+    TooManyTasks(String),
+    /// 2026-07-28: the request needs an extension the client did not
+    /// declare (the tasks extension).
+    #[error(
+        "missing required client capability: {message} (declare the extension \"{extension}\" in \
+         clientCapabilities.extensions)"
+    )]
+    MissingExtension {
+        /// The extension's identifier.
+        extension: &'static str,
+        /// What needed it.
+        message: String,
+    },
 }
 
 impl McpError {
@@ -137,11 +152,12 @@ impl McpError {
             | McpError::Unavailable(_)
             | McpError::SessionRequired
             | McpError::TooManyStreams { .. }
+            | McpError::TooManyTasks(_)
             | McpError::VersionHeader(_) => -32000,
             // The code the reference SDKs use for an unknown session.
             McpError::SessionNotFound => -32001,
             McpError::HeaderMismatch(_) => -32020,
-            McpError::MissingCapability { .. } => -32021,
+            McpError::MissingCapability { .. } | McpError::MissingExtension { .. } => -32021,
             McpError::UnsupportedVersion { .. } => -32022,
         }
     }
@@ -156,6 +172,9 @@ impl McpError {
             McpError::ResourceNotFound { uri } => Some(json!({ "uri": uri })),
             McpError::MissingCapability { capability, .. } => {
                 Some(json!({ "requiredCapabilities": { capability.as_str(): {} } }))
+            }
+            McpError::MissingExtension { extension, .. } => {
+                Some(json!({ "requiredCapabilities": { "extensions": { *extension: {} } } }))
             }
             _ => None,
         }

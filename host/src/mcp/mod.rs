@@ -17,6 +17,8 @@
 //! - [`running`]: what every request that runs a backend shares (its
 //!   events, cancellation); [`asking`]: questions for the client, live
 //!   (2025-11-25) or as `input_required` rounds (2026-07-28).
+//! - [`tasks`]: `tools/call` as a task, and the `tasks/*` methods of both
+//!   revisions, over the store of [`crate::tasks`].
 //! - [`shapes`]: results as MCP JSON, serialized once; [`reply`]: what the
 //!   doors get back.
 //!
@@ -35,6 +37,7 @@ pub mod server;
 pub mod session;
 pub mod shapes;
 pub mod subscriptions;
+pub mod tasks;
 pub mod tools;
 
 pub use self::exchange::{Connection, Door, Exchange, HttpFacts};

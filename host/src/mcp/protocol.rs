@@ -45,6 +45,17 @@ pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 pub const META_LOG_LEVEL: &str = "io.modelcontextprotocol/logLevel";
 /// The `_meta` key naming the server in a result (2026-07-28).
 pub const META_SERVER_INFO: &str = "io.modelcontextprotocol/serverInfo";
+/// The 2026-07-28 extension of tasks (SEP-2663), as the client declares it
+/// in `clientCapabilities.extensions` and the server in its capabilities.
+pub const TASKS_EXTENSION: &str = "io.modelcontextprotocol/tasks";
+/// The `_meta` key naming the task a 2025-11-25 `tasks/result` answer is of.
+pub const META_RELATED_TASK: &str = "io.modelcontextprotocol/related-task";
+/// The `_meta` key of `tasks/get` answers carrying the tail of a task's
+/// output (Corral's own: see [`super::tasks`]).
+pub const META_TASK_OUTPUT: &str = "dev.corral/output";
+/// The `_meta` key of a `tasks/get` request asking for that many lines of
+/// output (default [`super::tasks::TAIL_LINES`]).
+pub const META_TASK_OUTPUT_LINES: &str = "dev.corral/outputLines";
 /// The `_meta` key tying a notification to its `subscriptions/listen` stream.
 pub const META_SUBSCRIPTION_ID: &str = "io.modelcontextprotocol/subscriptionId";
 
@@ -107,6 +118,37 @@ pub struct Capabilities {
     prompts: ListChanged,
     completions: Empty,
     logging: Empty,
+    /// 2025-11-25: tasks of `tools/call`, listed and cancellable.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tasks: Option<TasksCapability>,
+    /// 2026-07-28: the tasks extension.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    extensions: Option<Extensions>,
+}
+
+/// `{"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}`.
+#[derive(Debug, Serialize)]
+struct TasksCapability {
+    list: Empty,
+    cancel: Empty,
+    requests: TaskRequests,
+}
+
+#[derive(Debug, Serialize)]
+struct TaskRequests {
+    tools: ToolsCall,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolsCall {
+    call: Empty,
+}
+
+/// `{"io.modelcontextprotocol/tasks": {}}`.
+#[derive(Debug, Serialize)]
+struct Extensions {
+    #[serde(rename = "io.modelcontextprotocol/tasks")]
+    tasks: Empty,
 }
 
 #[derive(Debug, Serialize)]
@@ -126,14 +168,44 @@ struct ResourcesCapability {
 #[derive(Debug, Serialize)]
 pub struct Empty {}
 
-/// This server's capabilities.
+/// This server's capabilities (in a session of a revision before
+/// 2025-11-25, which has no tasks).
 pub const CAPABILITIES: Capabilities = Capabilities {
     tools: ListChanged { list_changed: true },
     resources: ResourcesCapability { list_changed: true, subscribe: true },
     prompts: ListChanged { list_changed: true },
     completions: Empty {},
     logging: Empty {},
+    tasks: None,
+    extensions: None,
 };
+
+/// The capabilities of a session speaking `version`: 2025-11-25 adds tasks.
+fn session_capabilities(version: &str) -> Capabilities {
+    Capabilities {
+        tasks: (version == SESSION_LATEST).then_some(TasksCapability {
+            list: Empty {},
+            cancel: Empty {},
+            requests: TaskRequests { tools: ToolsCall { call: Empty {} } },
+        }),
+        ..CAPABILITIES
+    }
+}
+
+/// The capabilities `server/discover` shows (2026-07-28): the tasks
+/// extension, and no `tasks` member (that is 2025-11-25's).
+fn stateless_capabilities() -> Capabilities {
+    Capabilities { extensions: Some(Extensions { tasks: Empty {} }), ..CAPABILITIES }
+}
+
+/// Whether 2026-07-28 `capabilities` (a request's `clientCapabilities`)
+/// declare the tasks extension.
+pub fn declares_tasks(capabilities: &serde_json::Value) -> bool {
+    capabilities
+        .get("extensions")
+        .and_then(|extensions| extensions.get(TASKS_EXTENSION))
+        .is_some_and(|tasks| !tasks.is_null())
+}
 
 /// The `initialize` result for a session speaking `version`.
 #[derive(Debug, Serialize)]
@@ -149,7 +221,7 @@ pub struct InitializeResult {
 pub fn initialize_result(version: &'static str) -> InitializeResult {
     InitializeResult {
         protocol_version: version,
-        capabilities: CAPABILITIES,
+        capabilities: session_capabilities(version),
         server_info: SERVER_INFO,
         instructions: INSTRUCTIONS,
     }
@@ -184,7 +256,7 @@ pub fn discover_result(ttl_ms: u64, scope: CacheScope) -> DiscoverResult {
     DiscoverResult {
         result_type: "complete",
         supported_versions: STATELESS_VERSIONS,
-        capabilities: CAPABILITIES,
+        capabilities: stateless_capabilities(),
         instructions: INSTRUCTIONS,
         ttl_ms,
         cache_scope: scope,
@@ -242,6 +314,7 @@ mod tests {
                 "prompts": { "listChanged": true },
                 "completions": {},
                 "logging": {},
+                "extensions": { "io.modelcontextprotocol/tasks": {} },
             })
         );
         assert_eq!(result["ttlMs"], 5000);

@@ -83,7 +83,7 @@ pub(super) struct Relay<'a> {
 }
 
 impl Relay<'_> {
-    fn event(&mut self, event: GuestEvent) {
+    pub(super) fn event(&mut self, event: GuestEvent) {
         match event {
             GuestEvent::Log { level, message } => {
                 let Some(rank) = protocol::log_level_rank(level.as_str()) else { return };

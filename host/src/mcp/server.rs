@@ -79,12 +79,19 @@ pub struct McpOptions {
     pub max_input_rounds: u32,
     /// Search mode: `tools/list` shows `search_tools` and these tools only.
     pub tool_search: Option<Arc<[String]>>,
+    /// The limits of tasks (`[tasks]`).
+    pub task_limits: crate::tasks::TaskLimits,
+    /// 2026-07-28: how long a task-capable call runs inline before it
+    /// becomes a task.
+    pub task_promote_after: Duration,
 }
 
 impl McpOptions {
-    /// The options `server` sets.
-    pub fn from_config(server: &ServerConfig) -> McpOptions {
+    /// The options `server` and `tasks` set.
+    pub fn from_config(server: &ServerConfig, tasks: &crate::config::TasksConfig) -> McpOptions {
         McpOptions {
+            task_limits: crate::tasks::TaskLimits::from_config(tasks),
+            task_promote_after: Duration::from_millis(tasks.promote_after_ms),
             page_size: server.page_size as usize,
             max_calls_in_flight: server.max_calls_in_flight,
             max_sessions: server.max_sessions as usize,
@@ -108,7 +115,7 @@ impl McpOptions {
 
 impl Default for McpOptions {
     fn default() -> Self {
-        McpOptions::from_config(&ServerConfig::default())
+        McpOptions::from_config(&ServerConfig::default(), &Default::default())
     }
 }
 
@@ -218,6 +225,10 @@ pub struct McpServer {
     pub(super) shutdown: watch::Sender<bool>,
     /// Signs 2026-07-28 `requestState`s.
     pub(super) state_key: StateKey,
+    /// Where tasks are kept.
+    pub(super) tasks: Arc<dyn crate::tasks::TaskStore>,
+    /// The tasks this replica runs.
+    pub(super) running: super::tasks::Running,
 }
 
 /// Which generation serves a request.
@@ -242,11 +253,14 @@ impl McpServer {
             calls: Arc::new(Semaphore::new(options.max_calls_in_flight as usize)),
             changes: broadcast::channel(64).0,
             shutdown: watch::Sender::new(false),
+            tasks: crate::tasks::MemoryStore::new(options.task_limits),
+            running: super::tasks::Running::default(),
             registry,
             options,
             metrics,
         });
         tokio::spawn(relay_changes(Arc::downgrade(&server)));
+        tokio::spawn(super::tasks::route_signals(Arc::downgrade(&server)));
         Ok(server)
     }
 
@@ -451,6 +465,15 @@ impl McpServer {
                 }
                 answer(Answer::result(id, &json!({}), false))
             }
+            "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel" => {
+                let owner = super::tasks::owner_of(&exchange.client, &Origin::Session(session));
+                match method {
+                    "tasks/get" => self.get_task(id, &params, owner, false),
+                    "tasks/result" => self.task_result(id, &params, owner),
+                    "tasks/list" => self.list_tasks(id, &params, owner),
+                    _ => self.cancel_task(id, &params, owner, false),
+                }
+            }
             "tools/call" | "resources/read" | "prompts/get" => {
                 let canceller = match exchange.door {
                     Door::Http(_) => Canceller::Session(session.clone()),
@@ -567,6 +590,24 @@ impl McpServer {
                 }
             }
             "subscriptions/listen" => self.listen(id, &params, canceller),
+            "tasks/get" | "tasks/update" | "tasks/cancel" => {
+                if !protocol::declares_tasks(&envelope.capabilities) {
+                    return Err(McpError::MissingExtension {
+                        extension: protocol::TASKS_EXTENSION,
+                        message: format!("{method} is part of the tasks extension"),
+                    });
+                }
+                let owner = super::tasks::owner_of(&exchange.client, &origin);
+                match method {
+                    "tasks/get" => self.get_task(id, &params, owner, true),
+                    "tasks/update" => self.update_task(id, &params, owner),
+                    _ => self.cancel_task(id, &params, owner, true),
+                }
+            }
+            "tasks/result" | "tasks/list" => Err(McpError::MethodNotFound(format!(
+                "{method} (not part of the MCP 2026-07-28 tasks extension: tasks/get carries the \
+                 result, and tasks are not listed)"
+            ))),
             "initialize"
             | "ping"
             | "logging/setLevel"

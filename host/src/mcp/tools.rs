@@ -42,7 +42,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
 use tracing::Instrument as _;
 
-use super::asking::{Asker, RoundEnd};
+use super::asking::{Asker, RoundEnd, Rounds};
 use super::envelope;
 use super::exchange::HttpFacts;
 use super::jsonrpc::{McpError, RequestId};
@@ -50,6 +50,7 @@ use super::reply::{Answer, Outgoing, Reply, Stream};
 use super::running::{AskVia, Relay, cancellation, drive};
 use super::server::{Canceller, LogFloor, McpServer, Origin};
 use super::shapes::{CallToolResult, ListPage, Stateless};
+use super::tasks::{Mode, TaskCall, owner_of};
 use crate::call::{CallOutcome, Failure};
 use crate::metrics::{Metrics, UNKNOWN_TOOL_LABEL};
 use crate::registry::{FinishedCall, Lookup, ToolEntry, ToolOutput};
@@ -156,6 +157,10 @@ impl McpServer {
             }
         };
         let progress_token = progress_token(&params);
+        let capabilities = match &asking {
+            AskVia::Request { capabilities } => Some(capabilities.clone()),
+            AskVia::Session(_) => None,
+        };
         let asker = self.asker(asking, &params, "tools/call", &tool, &arguments)?;
         let target = match self.registry.lookup(&tool) {
             Lookup::Found(entry) => Target::Found(entry),
@@ -176,6 +181,40 @@ impl McpServer {
                 return Ok(Reply::Answer(result_answer(&id, &done, stateless)));
             }
         };
+        if let Target::Found(entry) = &target {
+            let mode =
+                self.task_mode(entry, &params, stateless.is_some(), capabilities.as_ref())?;
+            // Arguments that fail the schema are answered inline, as always.
+            if !matches!(mode, Mode::Inline) && entry.input.check(&entry.name, &arguments).is_ok() {
+                if let Some(http) = http {
+                    envelope::check_param_headers(entry.input.params(), &arguments, http)?;
+                }
+                let asker = match mode {
+                    Mode::Promotable { .. } => asker,
+                    // A 2025-11-25 task's client cannot answer questions.
+                    _ => Asker::Rounds(Rounds::in_task(
+                        Value::Object(Map::new()),
+                        Map::new(),
+                        0,
+                        self.options.max_input_rounds,
+                    )),
+                };
+                return self.start_task(TaskCall {
+                    id,
+                    entry: entry.clone(),
+                    arguments,
+                    progress_token,
+                    owner: owner_of(&client, &origin),
+                    client,
+                    origin,
+                    stateless,
+                    logs,
+                    asker,
+                    mode,
+                    canceller,
+                });
+            }
+        }
         let permit = self
             .calls
             .clone()
@@ -324,7 +363,7 @@ impl McpServer {
     /// The answer to a finished call: its result, or `input_required` when
     /// its guest asked what the retry did not answer, or `-32021` for a
     /// capability a 2026-07-28 client did not declare.
-    fn conclude(
+    pub(super) fn conclude(
         &self,
         id: &RequestId,
         done: FinishedCall,
@@ -389,7 +428,11 @@ pub(super) fn next_cursor(key: &str) -> String {
     URL_SAFE_NO_PAD.encode(key.as_bytes())
 }
 
-fn result_answer(id: &RequestId, done: &FinishedCall, stateless: Option<Stateless>) -> Answer {
+pub(super) fn result_answer(
+    id: &RequestId,
+    done: &FinishedCall,
+    stateless: Option<Stateless>,
+) -> Answer {
     let result = CallToolResult { output: &done.output, stateless };
     Answer::result(id, &result, stateless.is_some())
 }
