@@ -328,7 +328,7 @@ fn python_sdk_reaches_corral_over_stdio_in_both_revisions() {
             .args([mode, "stdio", env!("CARGO_BIN_EXE_corral"), "serve", "--stdio"])
             .env("CORRAL_DATA_DIR", &data)
             // Components still loading are not listed yet: list until all are.
-            .env("MCP_CLIENT_EXPECT_TOOLS", "39")
+            .env("MCP_CLIENT_EXPECT_TOOLS", "47")
             .output()
             .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
         assert!(
@@ -338,7 +338,7 @@ fn python_sdk_reaches_corral_over_stdio_in_both_revisions() {
         );
         let seen: Value = serde_json::from_slice(&output.stdout).expect("client prints JSON");
         assert_eq!(seen["protocol_version"], json!(version));
-        assert_eq!(seen["tools"].as_array().unwrap().len(), 39, "{seen}");
+        assert_eq!(seen["tools"].as_array().unwrap().len(), 47, "{seen}");
         assert_eq!(seen["progress"], json!([[0.0, 100.0], [50.0, 100.0], [100.0, 100.0]]));
         assert_eq!(seen["logs_at_debug"].as_array().unwrap().len(), 3);
         assert_eq!(seen["invalid_arguments_is_error"], json!(true));
@@ -378,7 +378,7 @@ async fn rmcp_reaches_corral_over_stdio_in_both_revisions() {
             .expect("tools/call");
         let text = &result.content[0].as_text().expect("text").text;
         assert_eq!(text, "This is a simple text response for testing.");
-        assert_eq!(client.list_all_tools().await.expect("tools/list").len(), 27);
+        assert_eq!(client.list_all_tools().await.expect("tools/list").len(), 34);
         client.cancel().await.expect("closes");
     }
 }
@@ -437,7 +437,7 @@ fn the_inspector_cli_lists_and_calls_over_stdio() {
         let list = inspect(&config, &["--method", "tools/list"]);
         let tools = list["tools"].as_array().expect("a tools array");
         if tools.iter().any(|t| t["name"] == "test_simple_text") {
-            assert_eq!(tools.len(), 27);
+            assert_eq!(tools.len(), 34);
             break;
         }
         assert!(Instant::now() < deadline, "never listed: {list}");

@@ -39,5 +39,6 @@ mod rmcp;
 mod search;
 mod stateless;
 mod support;
+mod tasks;
 mod tls;
 mod transport;

@@ -171,7 +171,7 @@ fn a_cold_start_refuses_nothing_a_client_sends_the_moment_the_port_opens() {
     assert_eq!(call.status, 200, "{}", call.body);
     assert_eq!(call.json()["result"]["isError"], json!(false), "{}", call.body);
     let list = server.request(&session, 3, "tools/list", json!({}));
-    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 36);
+    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 44);
     let deadline = Instant::now() + Duration::from_secs(120);
     while server.get("/readyz").status != 200 {
         assert!(Instant::now() < deadline, "not ready within 120 s");

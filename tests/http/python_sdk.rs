@@ -34,7 +34,7 @@ pub fn python_client(mode: &str, server: &[&str]) -> Value {
 /// checks, progress, logs, and a working connection after a cancellation.
 pub fn assert_common_flow(seen: &Value) {
     assert_eq!(seen["server_name"], json!("corral"));
-    assert_eq!(seen["tools"].as_array().unwrap().len(), 39, "{seen}");
+    assert_eq!(seen["tools"].as_array().unwrap().len(), 47, "{seen}");
     assert_eq!(seen["simple_text"], json!(["This is a simple text response for testing."]));
     assert_eq!(seen["simple_is_error"], json!(false));
     assert_eq!(seen["invalid_arguments_is_error"], json!(true));

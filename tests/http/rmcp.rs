@@ -33,7 +33,7 @@ async fn rmcp_discover_lifecycle_speaks_2026_07_28() {
     let (version, text, tools) = call_simple_text(shared().url(), lifecycle).await;
     assert_eq!(version, ProtocolVersion::V_2026_07_28);
     assert_eq!(text, "This is a simple text response for testing.");
-    assert_eq!(tools, 39);
+    assert_eq!(tools, 47);
 }
 
 #[tokio::test]
@@ -42,5 +42,5 @@ async fn rmcp_initialize_lifecycle_speaks_2025_11_25() {
         call_simple_text(shared().url(), ClientLifecycleMode::Initialize).await;
     assert_eq!(version.as_str(), "2025-11-25");
     assert_eq!(text, "This is a simple text response for testing.");
-    assert_eq!(tools, 39);
+    assert_eq!(tools, 47);
 }

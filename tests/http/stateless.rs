@@ -29,6 +29,7 @@ fn discover_names_the_revision_capabilities_server_and_caching_hints() {
             "prompts": { "listChanged": true },
             "completions": {},
             "logging": {},
+            "extensions": { "io.modelcontextprotocol/tasks": {} },
         })
     );
     assert_eq!(result["ttlMs"], json!(60_000));

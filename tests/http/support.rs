@@ -295,6 +295,7 @@ pub fn stateless_headers(message: &Value) -> Vec<(&'static str, String)> {
         vec![("mcp-protocol-version", "2026-07-28".to_owned()), ("mcp-method", method.clone())];
     let name = match method.as_str() {
         "resources/read" => message["params"]["uri"].as_str(),
+        "tasks/get" | "tasks/update" | "tasks/cancel" => message["params"]["taskId"].as_str(),
         _ => message["params"]["name"].as_str(),
     };
     if let Some(name) = name {

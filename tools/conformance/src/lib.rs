@@ -13,6 +13,7 @@
 //! | `test_elicitation_sep1034_defaults`, `test_elicitation_sep1330_enums` | `elicitation-sep1034-defaults`, `elicitation-sep1330-enums` (2025-11-25) |
 //! | `test_missing_capability`, `test_streaming_elicitation` | `server-stateless` (2026-07-28) |
 //! | `test_input_required_result_*` and the prompt `test_input_required_result_prompt` | `input-required-result-*` (2026-07-28) |
+//! | `greet`, `slow_compute`, `failing_job`, `protocol_error_job`, `confirm_delete`, `multi_input`, `test_tool_with_task` | `tasks-*` (the tasks extension, SEP-2663) |
 //! | `test://static-text`, `test://static-binary`, `test://watched-resource` | `resources-list`, `resources-read-*`, `resources-(un)subscribe`, `caching` |
 //! | `test://template/{id}/data` | `resources-templates-read` |
 //! | `test_simple_prompt`, `test_prompt_with_*` | `prompts-*` |
@@ -25,6 +26,7 @@ pub mod asking;
 pub mod input_required;
 pub mod prompts;
 pub mod resources;
+pub mod tasks;
 pub mod tools;
 
 /// A 1x1 red PNG, the "minimal test image" the suite suggests.
@@ -36,6 +38,7 @@ pub fn server() -> Server {
         .tools(tools::tools())
         .tools(asking::tools())
         .tools(input_required::tools())
+        .tools(tasks::tools())
         .tool(resources::update_tool())
         .resource(resources::static_text())
         .resource(resources::static_binary())
@@ -57,7 +60,7 @@ mod tests {
     #[test]
     fn everything_is_well_defined() {
         let server = server();
-        assert_eq!(server.tool_definitions().expect("tools").len(), 12 + 6 + 8 + 1);
+        assert_eq!(server.tool_definitions().expect("tools").len(), 12 + 6 + 8 + 7 + 1);
         assert_eq!(server.resource_definitions().expect("resources").len(), 3);
         assert_eq!(server.template_definitions().expect("templates").len(), 1);
         assert_eq!(server.prompt_definitions().expect("prompts").len(), 5);

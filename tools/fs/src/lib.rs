@@ -6,6 +6,7 @@
 //! | `write_file {path, content, append?}` | creates, replaces or appends to a file | destructive |
 //! | `list_dir {path}` | entries: name, kind (file, dir, symlink, other), size | read-only, structured |
 //! | `search {path, pattern, regex?, max_results?}` | matching lines under a directory | read-only, structured |
+//! | `digest {path, algorithm?}` | the SHA-256 of every file under a directory, and of the tree; reports progress | read-only, structured |
 //!
 //! The component does not know its grants: the host maps host directories
 //! to guest paths (WASI preopens such as `/data`), and WASI refuses
@@ -15,6 +16,7 @@
 
 use corral_sdk::{Structured, Tool, Toolbox};
 
+pub mod digest;
 mod failure;
 pub mod file;
 pub mod listing;
@@ -70,6 +72,19 @@ pub fn tools() -> Toolbox {
             .read_only(true)
             .open_world(false),
         )
+        .with(
+            Tool::new(
+                "digest",
+                "Fingerprint a directory tree: the SHA-256 of every file under it, \
+                 recursively, and one digest of the whole tree, equal for identical trees. \
+                 Reports progress file by file; a large tree takes a while.",
+                |args: digest::DigestArgs| digest::digest(&args),
+            )
+            .title("Digest directory")
+            .read_only(true)
+            .idempotent(true)
+            .open_world(false),
+        )
 }
 
 corral_sdk::export!(tools);
@@ -81,10 +96,10 @@ mod tests {
     use serde_json::Value;
 
     #[test]
-    fn all_four_tools_are_listed_with_object_schemas() {
+    fn all_five_tools_are_listed_with_object_schemas() {
         let definitions = tools().definitions().expect("tools are well defined");
         let names: Vec<_> = definitions.iter().map(|d| d.name.as_str()).collect();
-        assert_eq!(names, ["read_file", "write_file", "list_dir", "search"]);
+        assert_eq!(names, ["read_file", "write_file", "list_dir", "search", "digest"]);
         for definition in &definitions {
             let schema: Value = serde_json::from_str(&definition.input_schema).unwrap();
             assert_eq!(schema["type"], "object", "{}", definition.name);
@@ -101,14 +116,14 @@ mod tests {
     }
 
     #[test]
-    fn listing_and_search_declare_output_schemas() {
+    fn listing_search_and_digest_declare_output_schemas() {
         let definitions = tools().definitions().unwrap();
         let with_output: Vec<_> = definitions
             .iter()
             .filter(|d| d.output_schema.is_some())
             .map(|d| d.name.as_str())
             .collect();
-        assert_eq!(with_output, ["list_dir", "search"]);
+        assert_eq!(with_output, ["list_dir", "search", "digest"]);
     }
 
     #[test]
