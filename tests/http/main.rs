@@ -39,6 +39,7 @@ mod rmcp;
 mod search;
 mod stateless;
 mod support;
+mod task_notifications;
 mod tasks;
 mod tls;
 mod transport;

@@ -349,6 +349,12 @@ pub fn read_events(reader: &mut std::io::BufReader<TcpStream>, count: usize) -> 
 /// is past the response's status line.
 pub fn listen(addr: Addr, id: i64, filter: Value) -> std::io::BufReader<TcpStream> {
     let message = stateless_request(id, "subscriptions/listen", json!({ "notifications": filter }));
+    listen_with(addr, &message)
+}
+
+/// Opens `subscriptions/listen` with the whole `message` (its `_meta` as
+/// the test wants it).
+pub fn listen_with(addr: Addr, message: &Value) -> std::io::BufReader<TcpStream> {
     let body = message.to_string();
     open_stream(
         addr,

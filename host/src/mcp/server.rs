@@ -120,7 +120,7 @@ impl Default for McpOptions {
 }
 
 /// A change clients may subscribe to.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub(super) enum Change {
     /// The tool list changed.
     ToolsListChanged,
@@ -130,6 +130,9 @@ pub(super) enum Change {
     PromptsListChanged,
     /// The resource at this URI changed.
     ResourceUpdated(Arc<str>),
+    /// A task changed: its owner's 2025-11-25 session stream, or its
+    /// listeners (2026-07-28), hear it.
+    Task(Arc<crate::tasks::Task>),
 }
 
 impl Change {
@@ -140,6 +143,8 @@ impl Change {
             Change::ResourcesListChanged => "notifications/resources/list_changed",
             Change::PromptsListChanged => "notifications/prompts/list_changed",
             Change::ResourceUpdated(_) => "notifications/resources/updated",
+            Change::Task(task) if task.stateless => "notifications/tasks",
+            Change::Task(_) => "notifications/tasks/status",
         }
     }
 
@@ -147,6 +152,7 @@ impl Change {
     pub(super) fn params(&self, extra: Option<(&str, Value)>) -> Value {
         let mut params = match self {
             Change::ResourceUpdated(uri) => json!({ "uri": &**uri }),
+            Change::Task(task) => super::tasks::status_params(task),
             _ => json!({}),
         };
         if let Some((key, value)) = extra {
@@ -251,7 +257,8 @@ impl McpServer {
             state_key: StateKey::random()?,
             sessions: Sessions::new(options.max_sessions, options.session_idle_timeout),
             calls: Arc::new(Semaphore::new(options.max_calls_in_flight as usize)),
-            changes: broadcast::channel(64).0,
+            // Task status changes come with every progress message.
+            changes: broadcast::channel(1024).0,
             shutdown: watch::Sender::new(false),
             tasks: crate::tasks::MemoryStore::new(options.task_limits),
             running: super::tasks::Running::default(),
@@ -589,7 +596,10 @@ impl McpServer {
                     _ => self.get_prompt(request),
                 }
             }
-            "subscriptions/listen" => self.listen(id, &params, canceller),
+            "subscriptions/listen" => {
+                let owner = super::tasks::owner_of(&exchange.client, &origin);
+                self.listen(id, &params, canceller, &envelope.capabilities, owner)
+            }
             "tasks/get" | "tasks/update" | "tasks/cancel" => {
                 if !protocol::declares_tasks(&envelope.capabilities) {
                     return Err(McpError::MissingExtension {
@@ -724,6 +734,12 @@ impl McpServer {
                     && !session.is_subscribed(uri)
                 {
                     continue;
+                }
+                if let Change::Task(task) = &change {
+                    let id = if session.id().is_empty() { "stdio" } else { session.id() };
+                    if task.stateless || task.session.as_deref() != Some(id) {
+                        continue;
+                    }
                 }
                 let note = jsonrpc::notification(change.method(), &change.params(None));
                 if tx.send(Outgoing::Notification(note)).is_err() {

@@ -2,8 +2,11 @@
 //! stream of the notifications the client asked for.
 //!
 //! - `params.notifications` says what the client wants:
-//!   `toolsListChanged`, `resourcesListChanged`, `promptsListChanged` and
-//!   `resourceSubscriptions` (URIs, at most [`MAX_RESOURCE_SUBSCRIPTIONS`]);
+//!   `toolsListChanged`, `resourcesListChanged`, `promptsListChanged`,
+//!   `resourceSubscriptions` (URIs, at most [`MAX_RESOURCE_SUBSCRIPTIONS`])
+//!   and `taskIds` (the tasks extension: `notifications/tasks` for each
+//!   change of those of the client's tasks, at most [`MAX_TASK_IDS`];
+//!   `-32021` without the extension declared);
 //!   the acknowledgement names what is honored (all of it), and the stream
 //!   carries nothing else.
 //! - The first message is `notifications/subscriptions/acknowledged` with
@@ -16,6 +19,7 @@
 //!   subscription id in `_meta`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, mpsc};
@@ -27,6 +31,8 @@ use super::server::{Canceller, Change, McpServer};
 
 /// The most resource URIs one listen stream may subscribe to.
 pub const MAX_RESOURCE_SUBSCRIPTIONS: usize = 1000;
+/// The most task ids one listen stream may follow.
+pub const MAX_TASK_IDS: usize = 1000;
 
 /// What a listen stream asked for.
 struct Filter {
@@ -34,38 +40,58 @@ struct Filter {
     resources: bool,
     prompts: bool,
     uris: HashSet<String>,
+    tasks: HashSet<String>,
+    /// Whose tasks the listener may hear of.
+    owner: Arc<str>,
+}
+
+/// A filter member that lists strings, at most `max`.
+fn strings(
+    filter: &Map<String, Value>,
+    key: &str,
+    max: usize,
+) -> Result<HashSet<String>, McpError> {
+    match filter.get(key) {
+        None | Some(Value::Null) => Ok(HashSet::new()),
+        Some(Value::Array(items)) => {
+            if items.len() > max {
+                return Err(McpError::InvalidParams(format!(
+                    "{key} names {} items; at most {max} per stream",
+                    items.len()
+                )));
+            }
+            items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<_>>()
+                .ok_or_else(|| McpError::InvalidParams(format!("{key} must be strings")))
+        }
+        Some(_) => Err(McpError::InvalidParams(format!("{key} must be an array of strings"))),
+    }
 }
 
 impl Filter {
-    fn parse(filter: &Map<String, Value>) -> Result<Filter, McpError> {
+    fn parse(
+        filter: &Map<String, Value>,
+        capabilities: &Value,
+        owner: Arc<str>,
+    ) -> Result<Filter, McpError> {
         let flag = |key: &str| filter.get(key) == Some(&Value::Bool(true));
-        let uris = match filter.get("resourceSubscriptions") {
-            None | Some(Value::Null) => HashSet::new(),
-            Some(Value::Array(uris)) => {
-                if uris.len() > MAX_RESOURCE_SUBSCRIPTIONS {
-                    return Err(McpError::InvalidParams(format!(
-                        "resourceSubscriptions names {} URIs; at most {MAX_RESOURCE_SUBSCRIPTIONS} per stream",
-                        uris.len()
-                    )));
-                }
-                uris.iter()
-                    .map(|uri| uri.as_str().map(str::to_owned))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| {
-                        McpError::InvalidParams("resourceSubscriptions must be strings".into())
-                    })?
-            }
-            Some(_) => {
-                return Err(McpError::InvalidParams(
-                    "resourceSubscriptions must be an array of URIs".into(),
-                ));
-            }
-        };
+        let uris = strings(filter, "resourceSubscriptions", MAX_RESOURCE_SUBSCRIPTIONS)?;
+        let tasks = strings(filter, "taskIds", MAX_TASK_IDS)?;
+        if !tasks.is_empty() && !protocol::declares_tasks(capabilities) {
+            return Err(McpError::MissingExtension {
+                extension: protocol::TASKS_EXTENSION,
+                message: "taskIds are part of the tasks extension".into(),
+            });
+        }
         Ok(Filter {
             tools: flag("toolsListChanged"),
             resources: flag("resourcesListChanged"),
             prompts: flag("promptsListChanged"),
             uris,
+            tasks,
+            owner,
         })
     }
 
@@ -81,10 +107,12 @@ impl Filter {
                 honored.insert(key.into(), true.into());
             }
         }
-        if !self.uris.is_empty() {
-            let mut uris: Vec<&String> = self.uris.iter().collect();
-            uris.sort();
-            honored.insert("resourceSubscriptions".into(), json!(uris));
+        for (key, set) in [("resourceSubscriptions", &self.uris), ("taskIds", &self.tasks)] {
+            if !set.is_empty() {
+                let mut items: Vec<&String> = set.iter().collect();
+                items.sort();
+                honored.insert(key.into(), json!(items));
+            }
         }
         Value::Object(honored)
     }
@@ -95,6 +123,9 @@ impl Filter {
             Change::ResourcesListChanged => self.resources,
             Change::PromptsListChanged => self.prompts,
             Change::ResourceUpdated(uri) => self.uris.contains(&**uri),
+            Change::Task(task) => {
+                task.stateless && task.owner == self.owner && self.tasks.contains(&*task.id)
+            }
         }
     }
 }
@@ -106,13 +137,15 @@ impl McpServer {
         id: &RequestId,
         params: &Value,
         canceller: Option<Canceller>,
+        capabilities: &Value,
+        owner: Arc<str>,
     ) -> Result<Reply, McpError> {
         let filter = params.get("notifications").and_then(Value::as_object).ok_or_else(|| {
             McpError::InvalidParams(
                 "\"notifications\" must be an object naming the notifications to receive".into(),
             )
         })?;
-        let filter = Filter::parse(filter)?;
+        let filter = Filter::parse(filter, capabilities, owner)?;
         let mut cancel = match &canceller {
             Some(canceller) => Some(
                 canceller

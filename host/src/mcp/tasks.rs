@@ -55,7 +55,7 @@ use super::jsonrpc::{McpError, RequestId};
 use super::protocol::{self, META_RELATED_TASK, META_TASK_OUTPUT, META_TASK_OUTPUT_LINES};
 use super::reply::{Answer, Outgoing, Reply, Stream};
 use super::running::Relay;
-use super::server::{Canceller, LogFloor, McpServer, Origin};
+use super::server::{Canceller, Change, LogFloor, McpServer, Origin};
 use super::shapes::{CallToolResult, Stateless};
 use crate::call::{CallOutcome, Failure};
 use crate::config::TaskSupport;
@@ -219,7 +219,17 @@ impl McpServer {
             _ => None,
         };
         let task = async move {
-            let created = server.tasks.create(&call.owner, &call.entry.name, promotable).await;
+            let session = match (&call.origin, promotable) {
+                (Origin::Session(session), false) if session.id().is_empty() => {
+                    Some("stdio".to_owned())
+                }
+                (Origin::Session(session), false) => Some(session.id().to_owned()),
+                _ => None,
+            };
+            let created = server
+                .tasks
+                .create(&call.owner, &call.entry.name, promotable, session.as_deref())
+                .await;
             let task = match created {
                 Ok(task) => task,
                 Err(err) => {
@@ -578,21 +588,7 @@ impl McpServer {
             let mut body = task_json(&task);
             if stateless {
                 body.insert("resultType".into(), "complete".into());
-                match (&task.status, &task.end) {
-                    (TaskStatus::InputRequired, _) => {
-                        body.insert(
-                            "inputRequests".into(),
-                            Value::Object(task.input_requests.clone()),
-                        );
-                    }
-                    (TaskStatus::Completed | TaskStatus::Failed, Some(TaskEnd::Result(result))) => {
-                        body.insert("result".into(), (**result).clone());
-                    }
-                    (TaskStatus::Failed, Some(TaskEnd::Error(error))) => {
-                        body.insert("error".into(), (**error).clone());
-                    }
-                    _ => {}
-                }
+                inline_end(&mut body, &task);
             }
             let mut meta = if stateless {
                 serde_json::from_str::<Map<String, Value>>(protocol::result_meta().get())
@@ -679,7 +675,7 @@ impl McpServer {
                 }
                 loop {
                     match signals.recv().await {
-                        Ok(Signal::Changed(changed)) if *changed == *task_id => break,
+                        Ok(Signal::Changed(changed)) if *changed.id == *task_id => break,
                         Ok(_) => {}
                         Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => break,
                         Err(tokio::sync::broadcast::error::RecvError::Closed) => {
@@ -842,6 +838,32 @@ fn settle(
     (status, TaskEnd::Result(Arc::new(result)), message)
 }
 
+/// The params of a task's status notification: the task, and for
+/// 2026-07-28 (`notifications/tasks`) what `tasks/get` inlines.
+pub(super) fn status_params(task: &Task) -> Value {
+    let mut body = task_json(task);
+    if task.stateless {
+        inline_end(&mut body, task);
+    }
+    Value::Object(body)
+}
+
+/// Inlines a 2026-07-28 task's `inputRequests`, `result` or `error`.
+fn inline_end(body: &mut Map<String, Value>, task: &Task) {
+    match (&task.status, &task.end) {
+        (TaskStatus::InputRequired, _) => {
+            body.insert("inputRequests".into(), Value::Object(task.input_requests.clone()));
+        }
+        (TaskStatus::Completed | TaskStatus::Failed, Some(TaskEnd::Result(result))) => {
+            body.insert("result".into(), (**result).clone());
+        }
+        (TaskStatus::Failed, Some(TaskEnd::Error(error))) => {
+            body.insert("error".into(), (**error).clone());
+        }
+        _ => {}
+    }
+}
+
 /// The created-task answer: flat with `resultType: "task"` (2026-07-28),
 /// or `{"task": {...}}` (2025-11-25).
 fn created_answer(id: &RequestId, task: &Task, stateless: Option<Stateless>) -> Answer {
@@ -914,7 +936,11 @@ pub(super) async fn route_signals(server: std::sync::Weak<McpServer>) {
         match signal {
             Signal::Cancel(id) => server.running.cancel(&id, &reason),
             Signal::Answered(id, answers) => server.running.answered(&id, answers),
-            Signal::Changed(_) | Signal::Dropped => server.census(),
+            Signal::Changed(task) => {
+                server.census();
+                let _ = server.changes.send(Change::Task(task));
+            }
+            Signal::Dropped => server.census(),
         }
     }
 }

@@ -98,7 +98,10 @@ impl MemoryStore {
     }
 
     fn changed(&self, id: &Arc<str>) {
-        let _ = self.signals.send(Signal::Changed(id.clone()));
+        let task = self.lock().tasks.get(id).map(|entry| Arc::new(entry.task.clone()));
+        if let Some(task) = task {
+            let _ = self.signals.send(Signal::Changed(task));
+        }
     }
 }
 
@@ -175,7 +178,13 @@ impl Inner {
 
 #[async_trait::async_trait]
 impl TaskStore for MemoryStore {
-    async fn create(&self, owner: &str, tool: &str, stateless: bool) -> Result<Task, TaskError> {
+    async fn create(
+        &self,
+        owner: &str,
+        tool: &str,
+        stateless: bool,
+        session: Option<&str>,
+    ) -> Result<Task, TaskError> {
         let now = SystemTime::now();
         let mut inner = self.lock();
         let _ = inner.sweep(&self.limits, now);
@@ -191,6 +200,7 @@ impl TaskStore for MemoryStore {
             owner: owner.clone(),
             tool: tool.into(),
             stateless,
+            session: session.map(Arc::from),
             status: TaskStatus::Working,
             status_message: None,
             created_at: now,
@@ -397,27 +407,27 @@ mod tests {
     #[tokio::test]
     async fn limits_per_owner_and_in_all() {
         let store = MemoryStore::new(limits());
-        let a1 = store.create("a", "t", true).await.unwrap();
-        store.create("a", "t", true).await.unwrap();
+        let a1 = store.create("a", "t", true, None).await.unwrap();
+        store.create("a", "t", true, None).await.unwrap();
         assert_eq!(
-            store.create("a", "t", true).await.unwrap_err(),
+            store.create("a", "t", true, None).await.unwrap_err(),
             TaskError::TooManyForClient { limit: 2 }
         );
-        store.create("b", "t", true).await.unwrap();
+        store.create("b", "t", true, None).await.unwrap();
         assert_eq!(
-            store.create("c", "t", true).await.unwrap_err(),
+            store.create("c", "t", true, None).await.unwrap_err(),
             TaskError::TooMany { limit: 3 }
         );
         // A finished task frees its slot.
         store.update(&a1.id, end(TaskStatus::Completed)).await.unwrap();
-        store.create("a", "t", true).await.unwrap();
+        store.create("a", "t", true, None).await.unwrap();
         assert_eq!(store.census(), [3, 0, 1, 0, 0]);
     }
 
     #[tokio::test]
     async fn another_owners_task_is_unknown() {
         let store = MemoryStore::new(limits());
-        let task = store.create("a", "t", true).await.unwrap();
+        let task = store.create("a", "t", true, None).await.unwrap();
         assert!(matches!(store.get("b", &task.id).await, Err(TaskError::Unknown(_))));
         assert!(matches!(store.cancel("b", &task.id, "x").await, Err(TaskError::Unknown(_))));
         assert_eq!(store.get("a", &task.id).await.unwrap().status, TaskStatus::Working);
@@ -427,7 +437,7 @@ mod tests {
     async fn cancel_is_final_and_signalled() {
         let store = MemoryStore::new(limits());
         let mut signals = store.signals();
-        let task = store.create("a", "t", true).await.unwrap();
+        let task = store.create("a", "t", true, None).await.unwrap();
         let cancelled = store.cancel("a", &task.id, "asked").await.unwrap();
         assert_eq!(cancelled.status, TaskStatus::Cancelled);
         assert!(matches!(signals.recv().await.unwrap(), Signal::Cancel(id) if id == task.id));
@@ -441,7 +451,7 @@ mod tests {
     async fn answers_are_taken_key_by_key() {
         let store = MemoryStore::new(limits());
         let mut signals = store.signals();
-        let task = store.create("a", "t", true).await.unwrap();
+        let task = store.create("a", "t", true, None).await.unwrap();
         let questions = json!({ "q1": {}, "q2": {} }).as_object().unwrap().clone();
         store.update(&task.id, Update::InputRequired(questions)).await.unwrap();
         let one = json!({ "q1": { "action": "accept" }, "nope": {} });
@@ -464,7 +474,7 @@ mod tests {
     #[tokio::test]
     async fn finished_tasks_expire_and_are_capped() {
         let store = MemoryStore::new(TaskLimits { ttl: Duration::from_millis(1), ..limits() });
-        let task = store.create("a", "t", true).await.unwrap();
+        let task = store.create("a", "t", true, None).await.unwrap();
         store.update(&task.id, end(TaskStatus::Failed)).await.unwrap();
         std::thread::sleep(Duration::from_millis(5));
         assert!(store.get("a", &task.id).await.is_err());
@@ -472,11 +482,11 @@ mod tests {
         let store = MemoryStore::new(limits());
         let mut ids = Vec::new();
         for _ in 0..3 {
-            let task = store.create("a", "t", true).await.unwrap();
+            let task = store.create("a", "t", true, None).await.unwrap();
             store.update(&task.id, end(TaskStatus::Completed)).await.unwrap();
             ids.push(task.id);
         }
-        store.create("a", "t", true).await.unwrap();
+        store.create("a", "t", true, None).await.unwrap();
         assert!(store.get("a", &ids[0]).await.is_err(), "past max_kept, the oldest goes");
         assert!(store.get("a", &ids[2]).await.is_ok());
     }
@@ -484,7 +494,7 @@ mod tests {
     #[tokio::test]
     async fn output_keeps_the_last_lines_within_its_bytes() {
         let store = MemoryStore::new(limits());
-        let task = store.create("a", "t", true).await.unwrap();
+        let task = store.create("a", "t", true, None).await.unwrap();
         for n in 0..10 {
             store.update(&task.id, Update::Output(format!("line {n}"))).await.unwrap();
         }
@@ -498,7 +508,7 @@ mod tests {
         let store = MemoryStore::new(TaskLimits { max_per_owner: 3, ..limits() });
         let mut ids = Vec::new();
         for _ in 0..3 {
-            ids.push(store.create("a", "t", true).await.unwrap().id);
+            ids.push(store.create("a", "t", true, None).await.unwrap().id);
         }
         let (page, next) = store.list("a", None, 2).await.unwrap();
         assert_eq!(page.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), ids[..2]);

@@ -97,6 +97,9 @@ pub struct Task {
     pub tool: Arc<str>,
     /// Whether a 2026-07-28 request made it (the shapes of its answers differ).
     pub stateless: bool,
+    /// 2025-11-25: the session that made it (`stdio` for the stdio
+    /// connection's), whose stream hears `notifications/tasks/status`.
+    pub session: Option<Arc<str>>,
     /// Its status.
     pub status: TaskStatus,
     /// The latest progress message, or why it ended.
@@ -153,8 +156,9 @@ pub enum Signal {
     Cancel(Arc<str>),
     /// Its client answered every open question: the answers, by key.
     Answered(Arc<str>, Arc<Map<String, Value>>),
-    /// It changed (for `notifications/tasks/status` and waiting readers).
-    Changed(Arc<str>),
+    /// It changed (for status notifications and waiting readers): the task
+    /// as it is now.
+    Changed(Arc<Task>),
     /// Finished tasks were dropped past their time.
     Dropped,
 }
@@ -227,8 +231,16 @@ impl TaskLimits {
 /// a client asks, so one client never reaches another's task.
 #[async_trait::async_trait]
 pub trait TaskStore: Send + Sync {
-    /// A new `working` task of `owner` calling `tool`, within the limits.
-    async fn create(&self, owner: &str, tool: &str, stateless: bool) -> Result<Task, TaskError>;
+    /// A new `working` task of `owner` calling `tool`, made by a 2026-07-28
+    /// request (`stateless`) or in the 2025-11-25 `session`, within the
+    /// limits.
+    async fn create(
+        &self,
+        owner: &str,
+        tool: &str,
+        stateless: bool,
+        session: Option<&str>,
+    ) -> Result<Task, TaskError>;
 
     /// The task `id` of `owner`.
     async fn get(&self, owner: &str, id: &str) -> Result<Task, TaskError>;

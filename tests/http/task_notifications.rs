@@ -1,0 +1,70 @@
+//! Task status notifications: `notifications/tasks/status` on a 2025-11-25
+//! session's stream, `notifications/tasks` on a 2026-07-28
+//! `subscriptions/listen` stream that follows the task's id.
+
+use serde_json::{Value, json};
+
+use crate::support::*;
+use crate::tasks::{roomy, start_task, with_tasks};
+
+/// Reads events until one is `method` for `task` with `status`.
+fn until_status(
+    reader: &mut std::io::BufReader<std::net::TcpStream>,
+    method: &str,
+    task: &str,
+    status: &str,
+) -> Value {
+    for _ in 0..200 {
+        let events = read_events(reader, 1);
+        let Some(event) = events.into_iter().next() else { break };
+        if event["method"] == method
+            && event["params"]["taskId"] == task
+            && event["params"]["status"] == status
+        {
+            return event;
+        }
+    }
+    panic!("no {method} with status {status} for {task}");
+}
+
+#[test]
+fn a_session_hears_its_tasks_change_on_its_stream() {
+    let addr = roomy();
+    let session = addr.session();
+    let mut stream = session_stream(addr, &session);
+    let created = addr.request(
+        &session,
+        2,
+        "tools/call",
+        json!({ "name": "slow_compute", "arguments": { "seconds": 1, "label": "heard" }, "task": {} }),
+    );
+    let task = created.json()["result"]["task"]["taskId"].as_str().unwrap().to_owned();
+    let done = until_status(&mut stream, "notifications/tasks/status", &task, "completed");
+    assert!(done["params"]["ttl"].is_u64(), "{done}");
+    assert!(done["params"].get("result").is_none(), "2025-11-25 carries the task only");
+}
+
+#[test]
+fn a_listener_hears_the_tasks_it_follows_with_their_result() {
+    let addr = roomy();
+    let task = start_task(addr, "slow_compute", json!({ "seconds": 2, "label": "listened" }));
+    let listen = stateless_request(
+        9,
+        "subscriptions/listen",
+        with_tasks(json!({ "notifications": { "taskIds": [&task] } })),
+    );
+    let mut stream = listen_with(addr, &listen);
+    let ack = read_events(&mut stream, 1);
+    assert_eq!(ack[0]["params"]["notifications"]["taskIds"], json!([&task]), "{ack:?}");
+    let done = until_status(&mut stream, "notifications/tasks", &task, "completed");
+    assert!(done["params"]["result"]["content"][0]["text"].as_str().unwrap().contains("listened"));
+    assert_eq!(done["params"]["_meta"]["io.modelcontextprotocol/subscriptionId"], 9);
+    // Without the extension, following tasks is refused.
+    let plain = stateless_request(
+        10,
+        "subscriptions/listen",
+        json!({ "notifications": { "taskIds": [&task] } }),
+    );
+    let refused = addr.stateless(&plain, &[]);
+    assert_eq!(refused.code(), -32021, "{}", refused.body);
+}
