@@ -196,6 +196,8 @@ pub use ask::{
     Answer, AskError, Elicitation, Sampling, elicit, if_supported, requested_schema, roots,
     roots_with_id, sample,
 };
+/// Whether a tool may run as an MCP task: see [`Tool::task_support`].
+pub use bindings::exports::corral::mcp::execution::TaskSupport;
 pub use completion::{IntoCompletion, Partial};
 pub use error::{Context, Error, ErrorKind, ToolError};
 pub use host::{log, progress, resource_updated};
@@ -224,8 +226,8 @@ pub mod types {
 pub mod prelude {
     pub use crate::{
         Answer, AskError, CallResult, Content, Context, Elicitation, IntoCallResult, NoArgs,
-        Prompt, Resource, ResourceTemplate, Sampling, Server, Structured, Tool, ToolError, Toolbox,
-        content, log,
+        Prompt, Resource, ResourceTemplate, Sampling, Server, Structured, TaskSupport, Tool,
+        ToolError, Toolbox, content, log,
     };
 }
 
@@ -238,9 +240,9 @@ pub mod prelude {
 /// instance, so nothing is gained by caching it, and components should
 /// build nothing expensive up front.
 ///
-/// The macro implements the four exports of world `server`
-/// (`corral:mcp/tools`, `resources`, `prompts` and `completion`), each by
-/// the [`Server`] method of the same name. A component whose offer cannot
+/// The macro implements the five exports of world `server`
+/// (`corral:mcp/tools`, `resources`, `prompts`, `completion` and
+/// `execution`), each by the [`Server`] method of the same name. A component whose offer cannot
 /// be defined (two tools share a name, an argument type is not an object, a
 /// URI template does not parse: see [`DefinitionError`]) panics in the
 /// listing call, so it fails when the host loads it, with the reason on its
@@ -309,6 +311,12 @@ macro_rules! export {
             }
         }
 
+        impl $crate::__private::execution::Guest for __CorralServer {
+            fn list_task_support() -> ::std::vec::Vec<(::std::string::String, $crate::TaskSupport)> {
+                $crate::__private::server($server().into()).task_supports()
+            }
+        }
+
         impl $crate::__private::completion::Guest for __CorralServer {
             fn complete(
                 request: $crate::types::CompletionRequest,
@@ -335,7 +343,9 @@ pub mod __private {
     use crate::server::{DefinitionError, Server};
 
     pub use crate::bindings;
-    pub use crate::bindings::exports::corral::mcp::{completion, prompts, resources, tools};
+    pub use crate::bindings::exports::corral::mcp::{
+        completion, execution, prompts, resources, tools,
+    };
     pub use wit_bindgen;
 
     /// Names the type `export!`'s `.into()` converts to.

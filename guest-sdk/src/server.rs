@@ -95,6 +95,11 @@ impl Server {
         self.toolbox.definitions().map_err(DefinitionError::Tools)
     }
 
+    /// The task support of the tools that declare one (`list-task-support`).
+    pub fn task_supports(&self) -> Vec<(String, crate::TaskSupport)> {
+        self.toolbox.task_supports()
+    }
+
     /// The resources the host lists to clients (`list-resources`). Fails if
     /// two share a URI.
     pub fn resource_definitions(&self) -> Result<Vec<ResourceDef>, DefinitionError> {

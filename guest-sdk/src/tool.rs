@@ -1,5 +1,6 @@
 //! One tool: its name, description, hints, and typed handler.
 
+use crate::TaskSupport;
 use crate::arguments::parse;
 use crate::error::Error;
 use crate::result::IntoCallResult;
@@ -56,6 +57,7 @@ pub struct Tool {
     title: Option<String>,
     description: String,
     annotations: Annotations,
+    task_support: Option<TaskSupport>,
     // Schemas are derived only when the host lists the tools (once, at
     // load), never on the call path.
     input_schema: fn() -> Value,
@@ -86,6 +88,7 @@ impl Tool {
                 idempotent: None,
                 open_world: None,
             },
+            task_support: None,
             input_schema: schema::schema_of::<A>,
             output_schema: R::output_schema,
             handler: Box::new(move |arguments| {
@@ -134,6 +137,21 @@ impl Tool {
     pub fn open_world(mut self, open_world: bool) -> Self {
         self.annotations.open_world = Some(open_world);
         self
+    }
+
+    /// Whether the tool may run as an MCP task (`execution.taskSupport`):
+    /// a long call its client polls and fetches later, under the host's
+    /// task limits rather than its per-call ones. Unset, the host decides
+    /// (by default: never). The host's configuration may override it.
+    #[must_use]
+    pub fn task_support(mut self, support: TaskSupport) -> Self {
+        self.task_support = Some(support);
+        self
+    }
+
+    /// The task support the tool declares, if any.
+    pub fn declared_task_support(&self) -> Option<TaskSupport> {
+        self.task_support
     }
 
     /// The tool's name, its identifier within the component.

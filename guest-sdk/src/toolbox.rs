@@ -58,6 +58,14 @@ impl Toolbox {
         Ok(definitions)
     }
 
+    /// The task support each tool that declares one declares, by name.
+    pub fn task_supports(&self) -> Vec<(String, crate::TaskSupport)> {
+        self.tools
+            .iter()
+            .filter_map(|tool| Some((tool.name().to_owned(), tool.declared_task_support()?)))
+            .collect()
+    }
+
     /// Runs the tool called `name` on `arguments` (a JSON object as text).
     ///
     /// An unknown name gives [`CallError::UnknownTool`] with a message that

@@ -68,3 +68,29 @@ fn a_listener_hears_the_tasks_it_follows_with_their_result() {
     let refused = addr.stateless(&plain, &[]);
     assert_eq!(refused.code(), -32021, "{}", refused.body);
 }
+
+#[test]
+fn a_tool_declares_its_task_support_and_the_config_overrides_it() {
+    // fs declares digest optional in its code (the SDK's task_support).
+    let addr = shared();
+    let session = addr.session();
+    let listed = addr.request(&session, 2, "tools/list", json!({}));
+    let tools = listed.json()["result"]["tools"].clone();
+    let tool =
+        |name: &str| tools.as_array().unwrap().iter().find(|t| t["name"] == name).cloned().unwrap();
+    assert_eq!(tool("fs_digest")["execution"]["taskSupport"], "optional");
+    assert!(tool("fs_read_file").get("execution").is_none(), "forbidden is MCP's default");
+    // The configuration's word wins over the tool's.
+    let text = "[[component]]\nname = \"fs\"\npath = \"builtin:fs\"\n\
+                task_support = { digest = \"forbidden\", read_file = \"required\" }\n";
+    let base = tempfile::tempdir().unwrap().keep();
+    let config = corral::config::Config::from_toml(text, std::path::Path::new("<t>"), &base);
+    let other = start(config.unwrap());
+    let session = other.session();
+    let listed = other.request(&session, 2, "tools/list", json!({}));
+    let tools = listed.json()["result"]["tools"].clone();
+    let tool =
+        |name: &str| tools.as_array().unwrap().iter().find(|t| t["name"] == name).cloned().unwrap();
+    assert!(tool("fs_digest").get("execution").is_none());
+    assert_eq!(tool("fs_read_file")["execution"]["taskSupport"], "required");
+}

@@ -407,9 +407,6 @@ pub fn builtin(data_dir: &Path) -> Result<Config, ConfigError> {
         [[component]]
         name = "fs"
         path = "builtin:fs"
-        # digest of a large tree runs on as a task (2026-07-28 clients that
-        # declare tasks, or 2025-11-25 ones asking for one).
-        task_support = {{ digest = "optional" }}
         [[component.dir]]
         host = {host}
         guest = "/data"

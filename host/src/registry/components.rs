@@ -184,8 +184,10 @@ async fn compile(
     }
     let mut offer = new_offer(&name, loaded.offers())?;
     offer.digest = Some(digest);
+    let declared = &loaded.offers().task_support;
     for tool in &mut offer.tools {
-        let support = crate::config::TaskSupport::of(&task_support, &tool.remote, None);
+        let own = declared.get(&tool.remote).copied();
+        let support = crate::config::TaskSupport::of(&task_support, &tool.remote, own);
         super::set_task_support(&mut tool.definition, support);
     }
     for named in task_support.keys().filter(|name| *name != "*") {

@@ -42,6 +42,7 @@ pub(super) enum Exports {
         resources: Option<v2::exports::corral::mcp::resources::GuestIndices>,
         prompts: Option<v2::exports::corral::mcp::prompts::GuestIndices>,
         completion: Option<v2::exports::corral::mcp::completion::GuestIndices>,
+        execution: Option<v2::exports::corral::mcp::execution::GuestIndices>,
     },
     /// No `corral:mcp` interface: its exported functions are the tools.
     Plain(Plain),
@@ -62,6 +63,8 @@ pub struct Offers {
     pub completion: bool,
     /// Exported functions of a plain component that are not served, and why.
     pub refused: Vec<Refused>,
+    /// The task support its tools declare (`corral:mcp/execution`), by tool name.
+    pub task_support: std::collections::BTreeMap<String, crate::config::TaskSupport>,
 }
 
 /// A compiled, linked component with its policy and what it offers.
@@ -176,9 +179,13 @@ impl Sandbox {
                     }
                 }
             }
-            (tools, resources, prompts, completion) => {
-                Exports::V2 { tools, resources, prompts, completion }
-            }
+            (tools, resources, prompts, completion) => Exports::V2 {
+                tools,
+                resources,
+                prompts,
+                completion,
+                execution: v2::exports::corral::mcp::execution::GuestIndices::new(&pre).ok(),
+            },
         };
         let mut loaded = LoadedComponent {
             name: name.into(),
@@ -378,7 +385,7 @@ async fn list_offers(
             offers.tools =
                 tools.call_list_tools(store).await?.into_iter().map(Into::into).collect();
         }
-        Exports::V2 { tools, resources, prompts, completion } => {
+        Exports::V2 { tools, resources, prompts, completion, execution } => {
             if let Some(tools) = tools {
                 let tools = tools.load(&mut *store, instance)?;
                 offers.tools =
@@ -409,6 +416,18 @@ async fn list_offers(
                     .collect();
             }
             offers.completion = completion.is_some();
+            if let Some(execution) = execution {
+                use v2::exports::corral::mcp::execution::TaskSupport as Declared;
+                let execution = execution.load(&mut *store, instance)?;
+                for (tool, support) in execution.call_list_task_support(&mut *store).await? {
+                    let support = match support {
+                        Declared::Forbidden => crate::config::TaskSupport::Forbidden,
+                        Declared::Optional => crate::config::TaskSupport::Optional,
+                        Declared::Required => crate::config::TaskSupport::Required,
+                    };
+                    offers.task_support.insert(tool, support);
+                }
+            }
         }
         Exports::Plain(plain) => {
             offers.tools = plain.tools.clone();

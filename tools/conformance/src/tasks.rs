@@ -62,7 +62,10 @@ pub fn tools() -> Toolbox {
                  which can be cancelled",
                 |args: SlowComputeArgs| slow_compute(&args),
             )
-            .read_only(true),
+            .read_only(true)
+            // Declared by its author; the other fixtures' support comes
+            // from the host's configuration (.ci/conformance.sh).
+            .task_support(TaskSupport::Optional),
         )
         .with(
             Tool::new(

@@ -14,7 +14,7 @@
 //! what happened, e.g. `access denied: /etc/passwd is outside the
 //! directories granted to this tool`.
 
-use corral_sdk::{Structured, Tool, Toolbox};
+use corral_sdk::{Structured, TaskSupport, Tool, Toolbox};
 
 pub mod digest;
 mod failure;
@@ -83,7 +83,9 @@ pub fn tools() -> Toolbox {
             .title("Digest directory")
             .read_only(true)
             .idempotent(true)
-            .open_world(false),
+            .open_world(false)
+            // A large tree runs on as a task; a small one answers inline.
+            .task_support(TaskSupport::Optional),
         )
 }
 
