@@ -176,3 +176,58 @@ fn a_native_servers_resources_prompts_questions_and_updates_reach_the_client() {
     assert_eq!(heard[0]["method"], "notifications/resources/updated", "{heard:?}");
     assert_eq!(heard[0]["params"]["uri"], "library://books/dune");
 }
+
+/// A native server's tool runs as a task: the host runs the call in the
+/// background under `task_timeout_ms` (here past the 500 ms
+/// `call_timeout_ms` a plain call gets), and a cancel reaches the server.
+#[test]
+fn a_native_servers_tool_runs_as_a_task_under_the_task_timeout() {
+    let echo = crate::fixture::echo_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let native = format!(
+        "[tasks]\npromote_after_ms = 50\n\n[[native]]\nname = \"echo\"\nlauncher = \"process\"\n\
+         command = [{:?}]\ncall_timeout_ms = 500\ntask_support = {{ sleep = \"optional\" }}\n",
+        echo.display().to_string()
+    );
+    let addr = support::start(config(&native, dir.path()));
+    wait_up(&addr, "echo");
+    let meta = json!({ "io.modelcontextprotocol/clientCapabilities": {
+        "extensions": { "io.modelcontextprotocol/tasks": {} } } });
+    let start = |ms: u64| {
+        let call = support::stateless_request(
+            1,
+            "tools/call",
+            json!({ "name": "echo_sleep", "arguments": { "ms": ms }, "_meta": meta }),
+        );
+        let reply = addr.stateless(&call, &[]);
+        let result = reply.json()["result"].clone();
+        assert_eq!(result["resultType"], "task", "{}", reply.body);
+        result["taskId"].as_str().unwrap().to_owned()
+    };
+    let get = |task: &str| {
+        let message =
+            support::stateless_request(2, "tasks/get", json!({ "taskId": task, "_meta": meta }));
+        addr.stateless(&message, &[]).json()["result"].clone()
+    };
+    let task = start(1500);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let done = loop {
+        let now = get(&task);
+        if now["status"] != "working" {
+            break now;
+        }
+        assert!(std::time::Instant::now() < deadline, "{now}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["content"][0]["text"], "slept");
+    // Cancelled: the host stops waiting and the server is told.
+    let long = start(60_000);
+    let cancel =
+        support::stateless_request(3, "tasks/cancel", json!({ "taskId": &long, "_meta": meta }));
+    assert_eq!(addr.stateless(&cancel, &[]).json()["result"]["resultType"], "complete");
+    assert_eq!(get(&long)["status"], "cancelled");
+    // The server still serves.
+    let quick = call(&addr, "echo_sleep", json!({ "ms": 1 }));
+    assert_eq!(text(&quick), "slept");
+}
