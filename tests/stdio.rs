@@ -469,3 +469,62 @@ fn python_sdk_uses_the_notes_example_over_stdio() {
     let notes = dir.path().join("notes");
     assert!(!notes.join("groceries.md").exists() && notes.join("ideas.md").exists());
 }
+
+/// The Python SDK's tasks client (`tests/e2e/tasks_client.py`) over stdio,
+/// both revisions, against the conformance component's task fixtures with
+/// one slot: a task polled to completed and its result read; a running one
+/// cancelled, its slot free for the next call at once; a trapping one
+/// failed, naming its outcome.
+#[test]
+fn python_sdk_runs_and_cancels_tasks_over_stdio_in_both_revisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("corral.toml");
+    // The task support of tests/http/tasks.rs.
+    std::fs::write(
+        &config,
+        r#"[tasks]
+promote_after_ms = 100
+
+[[component]]
+name = "conformance"
+path = "builtin:conformance"
+namespace = ""
+task_support = { slow_compute = "optional", protocol_error_job = "optional", confirm_delete = "optional", multi_input = "optional", failing_job = "required" }
+
+[component.limits]
+max_concurrency = 1
+queue_timeout_ms = 0
+"#,
+    )
+    .unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/e2e/tasks_client.py");
+    for revision in ["2026-07-28", "2025-11-25"] {
+        let output = Command::new("python3")
+            .arg(&script)
+            .args([revision, "stdio", env!("CARGO_BIN_EXE_corral"), "serve", "--stdio", "--config"])
+            .arg(&config)
+            .output()
+            .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
+        assert!(
+            output.status.success(),
+            "the tasks client failed in {revision}:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let seen: Value = serde_json::from_slice(&output.stdout).expect("client prints JSON");
+        assert_eq!(seen["protocol_version"], revision, "{seen}");
+        assert_eq!(seen["completed"]["status"], "completed", "{seen}");
+        assert_eq!(seen["completed"]["text"], "slow_compute py: done after 2 s", "{seen}");
+        let cancel = &seen["cancel"];
+        assert_eq!(cancel["busy_is_error"], true, "the task holds the slot: {seen}");
+        assert_eq!(cancel["greet_text"], "Hello, after!", "the cancel freed the slot: {seen}");
+        assert_eq!(cancel["greet_is_error"], false, "{seen}");
+        assert_eq!(cancel["status_after"], "cancelled", "{seen}");
+        assert_eq!(seen["failed"]["status"], "failed", "{seen}");
+        if revision == "2026-07-28" {
+            assert_eq!(seen["failed"]["error"]["data"]["outcome"], "trap", "{seen}");
+        } else {
+            assert_eq!(seen["completed"]["related_task"], true, "{seen}");
+            assert_eq!(seen["failed"]["is_error"], true, "{seen}");
+        }
+    }
+}

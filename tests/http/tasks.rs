@@ -17,7 +17,7 @@ const TASK_SUPPORT: &str = r#"task_support = { slow_compute = "optional", protoc
 
 /// A server with the task fixtures; `tasks` is its `[tasks]` table, and
 /// the component may run `concurrency` calls at once.
-fn server(tasks: &str, concurrency: u32) -> Addr {
+pub(crate) fn server(tasks: &str, concurrency: u32) -> Addr {
     let text = format!(
         "[tasks]\n{tasks}\n\n[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\n\
          namespace = \"\"\n{TASK_SUPPORT}\n\n[component.limits]\nmax_concurrency = {concurrency}\n\
@@ -28,7 +28,7 @@ fn server(tasks: &str, concurrency: u32) -> Addr {
 }
 
 /// The server most tests share: roomy limits, so they do not meet.
-fn roomy() -> Addr {
+pub(crate) fn roomy() -> Addr {
     static ROOMY: OnceLock<Addr> = OnceLock::new();
     *ROOMY.get_or_init(|| {
         server("max_tasks = 64\nmax_tasks_per_client = 64\npromote_after_ms = 100", 32)
@@ -36,7 +36,7 @@ fn roomy() -> Addr {
 }
 
 /// `_meta` declaring the tasks extension.
-fn with_tasks(mut params: Value) -> Value {
+pub(crate) fn with_tasks(mut params: Value) -> Value {
     params["_meta"] = json!({
         "io.modelcontextprotocol/clientCapabilities": {
             "elicitation": {},
@@ -46,7 +46,7 @@ fn with_tasks(mut params: Value) -> Value {
     params
 }
 
-fn call(addr: Addr, name: &str, arguments: Value) -> HttpReply {
+pub(crate) fn call(addr: Addr, name: &str, arguments: Value) -> HttpReply {
     let message = stateless_request(
         1,
         "tools/call",
@@ -55,26 +55,26 @@ fn call(addr: Addr, name: &str, arguments: Value) -> HttpReply {
     addr.stateless(&message, &[])
 }
 
-fn tasks_request(addr: Addr, method: &str, params: Value) -> HttpReply {
+pub(crate) fn tasks_request(addr: Addr, method: &str, params: Value) -> HttpReply {
     addr.stateless(&stateless_request(2, method, with_tasks(params)), &[])
 }
 
 /// Starts a task of `name`; its id.
-fn start_task(addr: Addr, name: &str, arguments: Value) -> String {
+pub(crate) fn start_task(addr: Addr, name: &str, arguments: Value) -> String {
     let reply = call(addr, name, arguments);
     let result = &reply.json()["result"];
     assert_eq!(result["resultType"], "task", "{}", reply.body);
     result["taskId"].as_str().expect("taskId").to_owned()
 }
 
-fn get(addr: Addr, task: &str) -> Value {
+pub(crate) fn get(addr: Addr, task: &str) -> Value {
     let reply = tasks_request(addr, "tasks/get", json!({ "taskId": task }));
     assert_eq!(reply.status, 200, "{}", reply.body);
     reply.json()["result"].clone()
 }
 
 /// Polls until the task is in one of `statuses`.
-fn poll_until(addr: Addr, task: &str, statuses: &[&str]) -> Value {
+pub(crate) fn poll_until(addr: Addr, task: &str, statuses: &[&str]) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = get(addr, task);
@@ -369,4 +369,55 @@ fn a_thousand_short_tasks_leave_nothing_behind_after_their_ttl() {
         "1000 tasks: {kept} kept at once; RSS {before} KiB before, {peak} KiB with them, {after} KiB after their TTL"
     );
     assert!(kept > 0.0, "the tasks were kept until their TTL");
+}
+
+/// Checks what `tests/e2e/tasks_client.py` (the Python SDK as the client)
+/// saw in `revision`: a task started, polled to completed and its result
+/// read; a running task cancelled, its one slot free for the next call at
+/// once; a task whose guest traps ended failed with its outcome.
+pub fn assert_python_tasks(seen: &Value, revision: &str) {
+    assert_eq!(seen["protocol_version"], revision, "{seen}");
+    let completed = &seen["completed"];
+    assert_eq!(completed["created_status"], "working", "{seen}");
+    assert_eq!(completed["status"], "completed", "{seen}");
+    assert_eq!(completed["is_error"], false, "{seen}");
+    assert_eq!(completed["text"], "slow_compute py: done after 2 s", "{seen}");
+    let cancel = &seen["cancel"];
+    assert_eq!(cancel["busy_is_error"], true, "the task holds the slot: {seen}");
+    assert!(cancel["busy_text"].as_str().unwrap().contains("busy"), "{seen}");
+    assert_eq!(cancel["greet_is_error"], false, "the cancel freed the slot: {seen}");
+    assert_eq!(cancel["greet_text"], "Hello, after!", "{seen}");
+    assert!(cancel["greet_seconds"].as_f64().unwrap() < 5.0, "{seen}");
+    assert_eq!(cancel["status_after"], "cancelled", "{seen}");
+    let failed = &seen["failed"];
+    assert_eq!(failed["status"], "failed", "{seen}");
+    if revision == "2026-07-28" {
+        assert_eq!(seen["extension_advertised"], true, "{seen}");
+        assert_eq!(cancel["ack_result_type"], "complete", "{seen}");
+        assert_eq!(failed["has_result"], false, "{seen}");
+        assert_eq!(failed["error"]["code"], -32603, "{seen}");
+        assert_eq!(failed["error"]["data"]["outcome"], "trap", "{seen}");
+        assert!(failed["error"]["message"].as_str().unwrap().contains("deliberate crash"));
+        // The SDK's own claim resolution polls a task to its result.
+        assert_eq!(seen["resolved_text"], "slow_compute py-resolved: done after 1 s", "{seen}");
+    } else {
+        assert_eq!(seen["tasks_capability"]["requests"]["tools"]["call"], json!({}), "{seen}");
+        assert_eq!(completed["related_task"], true, "{seen}");
+        assert_eq!(cancel["cancel_status"], "cancelled", "{seen}");
+        assert_eq!(failed["is_error"], true, "{seen}");
+        assert_eq!(failed["related_task"], true, "{seen}");
+        assert!(failed["text"].as_str().unwrap().contains("deliberate crash"), "{seen}");
+    }
+}
+
+/// The acceptance test: the official Python SDK as the client, in both
+/// revisions over HTTP, against one slot.
+#[test]
+fn the_python_sdk_runs_cancels_and_sees_tasks_fail_in_both_revisions() {
+    let addr = server("promote_after_ms = 100", 1);
+    for revision in ["2026-07-28", "2025-11-25"] {
+        let seen =
+            crate::python_sdk::run_python_client("tasks_client.py", &[revision, &addr.url()]);
+        assert_python_tasks(&seen, revision);
+    }
 }
