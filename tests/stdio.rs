@@ -528,3 +528,50 @@ queue_timeout_ms = 0
         }
     }
 }
+
+/// At the end of input a running task gets `shutdown_grace_ms`, then ends
+/// `cancelled` saying why (its audit line), and the process exits 0.
+#[test]
+fn end_of_input_cancels_a_running_task_after_the_grace_period_saying_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), "shutdown_grace_ms = 300");
+    let log = dir.path().join("stderr");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_corral"))
+        .args(["serve", "--stdio", "--config"])
+        .arg(&config)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .expect("spawn corral serve --stdio");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut send = |message: Value| writeln!(stdin, "{message}").unwrap();
+    send(initialize(1));
+    // slow_compute declares task support itself (the SDK's task_support).
+    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "slow_compute", "arguments": { "seconds": 60, "label": "shutdown" }, "task": {} } }));
+    let mut line = String::new();
+    let created = loop {
+        line.clear();
+        stdout.read_line(&mut line).unwrap();
+        let message: Value = serde_json::from_str(&line).unwrap();
+        if message["id"] == 2 {
+            break message;
+        }
+    };
+    assert_eq!(created["result"]["task"]["status"], "working", "{created}");
+    drop(send);
+    drop(stdin);
+    let started = Instant::now();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    let log = std::fs::read_to_string(&log).unwrap();
+    let ended = log
+        .lines()
+        .find(|l| l.contains("task ended"))
+        .unwrap_or_else(|| panic!("no task-ended audit line:\n{log}"));
+    assert!(ended.contains("cancelled"), "{ended}");
+    assert!(ended.contains("the server shut down"), "{ended}");
+}

@@ -134,6 +134,15 @@ impl McpServer {
     /// Checks a `tools/call` request, takes its slot, and returns the
     /// stream that runs it.
     pub(super) fn call_tool(self: &Arc<Self>, request: CallRequest<'_>) -> Result<Reply, McpError> {
+        // Whether a tool may run as a task is known once its component has
+        // loaded: a task asked of a tool still loading waits for it first.
+        if let Some(Value::String(tool)) = request.params.get("name")
+            && asks_for_task(&request)
+            && matches!(self.registry.lookup(tool), Lookup::Loading { .. })
+        {
+            let tool = tool.clone();
+            return Ok(self.call_once_loaded(request, tool));
+        }
         let started = Instant::now();
         let CallRequest {
             id,
@@ -278,6 +287,43 @@ impl McpServer {
         Ok(Reply::Stream(Stream { messages: rx, task: Box::pin(task), cancel_on_drop }))
     }
 
+    /// `request` once `tool` has loaded (or failed to, or never will).
+    fn call_once_loaded(self: &Arc<Self>, request: CallRequest<'_>, tool: String) -> Reply {
+        let CallRequest { id, params, stateless, logs, canceller, client, origin, http, asking } =
+            request;
+        let http = http.cloned();
+        let (tx, rx) = mpsc::unbounded_channel();
+        let server = self.clone();
+        let task = async move {
+            if let Err(failure) = server.registry.resolve(&tool).await {
+                let answer = if failure.outcome == CallOutcome::UnknownTool {
+                    let error = McpError::InvalidParams(failure.message);
+                    Answer::error(Some(&id), error, stateless.is_some())
+                } else {
+                    result_answer(&id, &FinishedCall::failed(failure), stateless)
+                };
+                let _ = tx.send(Outgoing::Response(answer));
+                return;
+            }
+            let request = CallRequest {
+                id: id.clone(),
+                params,
+                stateless,
+                logs,
+                canceller,
+                client,
+                origin,
+                http: http.as_ref(),
+                asking,
+            };
+            let reply = server.call_tool(request).unwrap_or_else(|error| {
+                Reply::Answer(Answer::error(Some(&id), error, stateless.is_some()))
+            });
+            forward(reply, &tx).await;
+        };
+        Reply::Stream(Stream { messages: rx, task: Box::pin(task), cancel_on_drop: true })
+    }
+
     /// Runs a call to its end; `None` when it was cancelled (no response is
     /// sent then). The accounting is done when this returns.
     async fn run_call(
@@ -400,6 +446,36 @@ impl McpServer {
         }
         (done.outcome, result_answer(id, &done, stateless))
     }
+}
+
+/// Whether a `tools/call` asks to run as a task: 2025-11-25 with `task`,
+/// 2026-07-28 from a client declaring the tasks extension.
+fn asks_for_task(request: &CallRequest<'_>) -> bool {
+    match &request.asking {
+        AskVia::Request { capabilities } => super::protocol::declares_tasks(capabilities),
+        AskVia::Session(_) => request.params.get("task").is_some_and(|task| !task.is_null()),
+    }
+}
+
+/// Relays `reply` onto `out`, up to and including its response.
+async fn forward(reply: Reply, out: &mpsc::UnboundedSender<Outgoing>) {
+    let Stream { mut messages, task, .. } = match reply {
+        Reply::Answer(answer) => {
+            let _ = out.send(Outgoing::Response(answer));
+            return;
+        }
+        Reply::Accepted => return,
+        Reply::Stream(stream) => stream,
+    };
+    let relay = async {
+        while let Some(message) = messages.recv().await {
+            let last = matches!(message, Outgoing::Response(_));
+            if out.send(message).is_err() || last {
+                return;
+            }
+        }
+    };
+    tokio::join!(task, relay);
 }
 
 /// The request's progress token, if it asked for progress.
