@@ -546,11 +546,15 @@ fn end_of_input_cancels_a_running_task_after_the_grace_period_saying_why() {
         .expect("spawn corral serve --stdio");
     let mut stdin = child.stdin.take().unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut send = |message: Value| writeln!(stdin, "{message}").unwrap();
-    send(initialize(1));
+    writeln!(stdin, "{}", initialize(1)).unwrap();
     // slow_compute declares task support itself (the SDK's task_support).
-    send(json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
-        "name": "slow_compute", "arguments": { "seconds": 60, "label": "shutdown" }, "task": {} } }));
+    writeln!(
+        stdin,
+        "{}",
+        json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {
+        "name": "slow_compute", "arguments": { "seconds": 60, "label": "shutdown" }, "task": {} } })
+    )
+    .unwrap();
     let mut line = String::new();
     let created = loop {
         line.clear();
@@ -561,7 +565,6 @@ fn end_of_input_cancels_a_running_task_after_the_grace_period_saying_why() {
         }
     };
     assert_eq!(created["result"]["task"]["status"], "working", "{created}");
-    drop(send);
     drop(stdin);
     let started = Instant::now();
     let status = child.wait().unwrap();
