@@ -335,40 +335,49 @@ fn a_thousand_short_tasks_leave_nothing_behind_after_their_ttl() {
     let addr =
         server("max_tasks = 64\nmax_tasks_per_client = 64\nmax_kept = 2000\nttl_ms = 1000", 32);
     let session = addr.session();
-    let before = rss_kib();
-    let mut last = String::new();
-    for n in 0..1000 {
-        let reply = addr.request(
-            &session,
-            n,
-            "tools/call",
-            json!({ "name": "slow_compute", "arguments": { "seconds": 0, "label": "flood" }, "task": {} }),
-        );
-        last = reply.json()["result"]["task"]["taskId"].as_str().expect("a task").to_owned();
-    }
-    let kept = metric_value(&addr.metrics(), "corral_tasks{status=\"completed\"}").unwrap_or(0.0);
-    let peak = rss_kib();
-    // Past the TTL, the sweeper drops them all.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let metrics = addr.metrics();
-        let left: f64 = ["working", "completed", "failed"]
-            .iter()
-            .filter_map(|s| metric_value(&metrics, &format!("corral_tasks{{status=\"{s}\"}}")))
-            .sum();
-        if left == 0.0 {
-            break;
+    // Three rounds: the first pays for what stays (connections, pool
+    // slots, allocator arenas); the others show whether tasks leave
+    // anything behind.
+    let mut rss = vec![rss_kib()];
+    for round in 0..3 {
+        let mut last = String::new();
+        for n in 0..1000 {
+            let reply = addr.request(
+                &session,
+                round * 1000 + n,
+                "tools/call",
+                json!({ "name": "slow_compute", "arguments": { "seconds": 0, "label": "flood" }, "task": {} }),
+            );
+            last = reply.json()["result"]["task"]["taskId"].as_str().expect("a task").to_owned();
         }
-        assert!(Instant::now() < deadline, "tasks still kept after their TTL: {left}");
-        std::thread::sleep(Duration::from_millis(200));
+        let kept =
+            metric_value(&addr.metrics(), "corral_tasks{status=\"completed\"}").unwrap_or(0.0);
+        assert_eq!(kept, 1000.0, "every finished task is kept until its TTL");
+        rss.push(rss_kib());
+        // Past the TTL, the sweeper drops them all.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let metrics = addr.metrics();
+            let left: f64 = ["working", "completed", "failed"]
+                .iter()
+                .filter_map(|s| metric_value(&metrics, &format!("corral_tasks{{status=\"{s}\"}}")))
+                .sum();
+            if left == 0.0 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "tasks still kept after their TTL: {left}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let gone = addr.request(&session, 5000, "tasks/get", json!({ "taskId": last }));
+        assert_eq!(gone.code(), -32602);
+        rss.push(rss_kib());
     }
-    let gone = addr.request(&session, 2000, "tasks/get", json!({ "taskId": last }));
-    assert_eq!(gone.code(), -32602);
-    let after = rss_kib();
+    // RSS is the whole test process (other tests run beside this one), so
+    // it is reported, not asserted.
     eprintln!(
-        "1000 tasks: {kept} kept at once; RSS {before} KiB before, {peak} KiB with them, {after} KiB after their TTL"
+        "1000 tasks, 3 rounds: RSS {:?} KiB (before, then kept and after the TTL, each round)",
+        rss
     );
-    assert!(kept > 0.0, "the tasks were kept until their TTL");
 }
 
 /// Checks what `tests/e2e/tasks_client.py` (the Python SDK as the client)
