@@ -570,7 +570,8 @@ impl McpServer {
         stateless: bool,
     ) -> Result<Reply, McpError> {
         let task_id = task_id(params)?;
-        let lines = match params.pointer(&format!("/_meta/{}", META_TASK_OUTPUT_LINES.replace('/', "~1"))) {
+        let requested = params.get("_meta").and_then(|meta| meta.get(META_TASK_OUTPUT_LINES));
+        let lines = match requested {
             None => TAIL_LINES,
             Some(lines) => lines
                 .as_u64()

@@ -516,6 +516,27 @@ struct NativeBackend {
     index: usize,
 }
 
+impl NativeBackend {
+    /// Calls `tool` on the server, under `task_timeout_ms` if `task`.
+    fn run<'a>(
+        &'a self,
+        tool: &'a str,
+        arguments: Value,
+        events: EventSink,
+        progress: bool,
+        task: bool,
+    ) -> CallFuture<'a> {
+        Box::pin(async move {
+            match self.servers.upgrade() {
+                Some(servers) => {
+                    servers.call_as(self.index, tool, arguments, events, progress, task).await
+                }
+                None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
+            }
+        })
+    }
+}
+
 impl Backend for NativeBackend {
     fn call<'a>(
         &'a self,
@@ -524,12 +545,7 @@ impl Backend for NativeBackend {
         events: EventSink,
         progress: bool,
     ) -> CallFuture<'a> {
-        Box::pin(async move {
-            match self.servers.upgrade() {
-                Some(servers) => servers.call(self.index, tool, arguments, events, progress).await,
-                None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
-            }
-        })
+        self.run(tool, arguments, events, progress, false)
     }
 
     fn call_task<'a>(
@@ -539,14 +555,7 @@ impl Backend for NativeBackend {
         events: EventSink,
         progress: bool,
     ) -> CallFuture<'a> {
-        Box::pin(async move {
-            match self.servers.upgrade() {
-                Some(servers) => {
-                    servers.call_as(self.index, tool, arguments, events, progress, true).await
-                }
-                None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
-            }
-        })
+        self.run(tool, arguments, events, progress, true)
     }
 
     fn read_resource<'a>(&'a self, uri: &'a str, events: EventSink) -> OpFuture<'a> {
