@@ -399,6 +399,11 @@ fn inspector() -> (PathBuf, PathBuf) {
 /// Runs `mcp-inspector --cli ARGS -- corral serve --stdio --config
 /// CONFIG`; its JSON output.
 fn inspect(config: &Path, args: &[&str]) -> Value {
+    try_inspect(config, args).unwrap_or_else(|stderr| panic!("the inspector failed:\n{stderr}"))
+}
+
+/// [`inspect`], or the inspector's stderr when it fails.
+fn try_inspect(config: &Path, args: &[&str]) -> Result<Value, String> {
     let (node, cli) = inspector();
     let output = Command::new(&node)
         .arg(&cli)
@@ -411,27 +416,25 @@ fn inspect(config: &Path, args: &[&str]) -> Value {
         .env("PATH", node.parent().unwrap())
         .output()
         .expect("run the inspector");
-    assert!(
-        output.status.success(),
-        "the inspector failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    if !output.status.success() {
+        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
+    }
     let stdout = String::from_utf8_lossy(&output.stdout);
     // The inspector passes the server's stderr through; its own result is
     // the JSON document that ends its output.
     let start = stdout.find("{\n").unwrap_or_else(|| panic!("no JSON in: {stdout}"));
-    serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("{e}: {stdout}"))
+    Ok(serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("{e}: {stdout}")))
 }
 
 #[test]
 fn the_inspector_cli_lists_and_calls_over_stdio() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "");
-    let call = inspect(&config, &["--method", "tools/call", "--tool-name", "test_simple_text"]);
-    assert_eq!(call["content"][0]["text"], "This is a simple text response for testing.", "{call}");
     // A list sent the moment the server starts holds the tools ready by
-    // then; the component loads from the compile cache within milliseconds,
-    // so a client that looks again soon sees it.
+    // then; the component loads from the compile cache within milliseconds
+    // (longer on a busy machine), so a client that looks again soon sees
+    // it. The Inspector checks a tool's name against the list before it
+    // calls, so its call is retried the same way.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let list = inspect(&config, &["--method", "tools/list"]);
@@ -442,6 +445,19 @@ fn the_inspector_cli_lists_and_calls_over_stdio() {
         }
         assert!(Instant::now() < deadline, "never listed: {list}");
     }
+    let call = loop {
+        let args = ["--method", "tools/call", "--tool-name", "test_simple_text"];
+        match try_inspect(&config, &args) {
+            Ok(call) => break call,
+            // Each inspect starts a server of its own, whose component may
+            // not be listed yet when the Inspector looks.
+            Err(stderr) if stderr.contains("not found on server") => {
+                assert!(Instant::now() < deadline, "never callable: {stderr}");
+            }
+            Err(stderr) => panic!("the inspector failed:\n{stderr}"),
+        }
+    };
+    assert_eq!(call["content"][0]["text"], "This is a simple text response for testing.", "{call}");
 }
 
 /// The notes example from the Python SDK over stdio (2026-07-28, the SDK's
