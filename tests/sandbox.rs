@@ -94,6 +94,28 @@ async fn infinite_loop_runs_out_of_fuel() {
     assert_contained(&sandbox, &c, &report, CallOutcome::OutOfFuel).await;
 }
 
+/// A task's call runs under the task limits, and a failure names them.
+#[tokio::test]
+async fn a_task_call_runs_under_the_task_limits_and_names_them() {
+    let limits = LimitOverrides {
+        fuel: Some(50_000_000),
+        task_fuel: Some(80_000_000),
+        ..Default::default()
+    };
+    let (sandbox, c) = load(policy_with(limits)).await;
+    let report = sandbox.call_task(&c, "spin", "{}", None).await;
+    assert_eq!(
+        text(&report),
+        "tool ran out of fuel: it used all 80000000 units allowed (task_fuel)"
+    );
+    assert_eq!(report.fuel_consumed, 80_000_000);
+    let limits = LimitOverrides { task_timeout_ms: Some(300), ..Default::default() };
+    let (sandbox, c) = load(policy_with(limits)).await;
+    let report = sandbox.call_task(&c, "sleep", r#"{"ms": 60000}"#, None).await;
+    assert_eq!(report.outcome, CallOutcome::Timeout, "{}", text(&report));
+    assert!(text(&report).ends_with("(task_timeout_ms)"), "{}", text(&report));
+}
+
 #[tokio::test]
 async fn bounded_compute_within_fuel_succeeds_and_reports_fuel() {
     let (sandbox, c) = load(Policy::deny_all()).await;

@@ -162,10 +162,10 @@ impl Failure {
     }
 
     /// The guest used all `fuel` units it was given.
-    pub fn out_of_fuel(fuel: u64) -> Self {
+    pub fn out_of_fuel(fuel: u64, key: &str) -> Self {
         Failure::new(
             CallOutcome::OutOfFuel,
-            format!("tool ran out of fuel: it used all {fuel} units allowed (fuel)"),
+            format!("tool ran out of fuel: it used all {fuel} units allowed ({key})"),
         )
     }
 

@@ -125,6 +125,25 @@ pub struct Limits {
     pub task_timeout: Duration,
     /// Fuel for one call run as a task. Default 1e12.
     pub task_fuel: u64,
+    /// The settings `timeout` and `fuel` came from, for messages.
+    #[serde(skip)]
+    pub names: LimitNames,
+}
+
+/// The names of the settings a call's time and fuel limits came from, so
+/// that a failure names the one to raise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LimitNames {
+    /// `timeout_ms`, or `task_timeout_ms` for a task.
+    pub timeout: &'static str,
+    /// `fuel`, or `task_fuel` for a task.
+    pub fuel: &'static str,
+}
+
+impl Default for LimitNames {
+    fn default() -> Self {
+        LimitNames { timeout: "timeout_ms", fuel: "fuel" }
+    }
 }
 
 fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
@@ -162,13 +181,19 @@ impl Limits {
                 overrides.task_timeout_ms.unwrap_or(defaults::TASK_TIMEOUT_MS),
             ),
             task_fuel: overrides.task_fuel.unwrap_or(defaults::TASK_FUEL),
+            names: LimitNames::default(),
         }
     }
 
     /// The limits of a call run as a task: its time and fuel are the task
     /// limits, the rest the same.
     pub fn for_task(self) -> Limits {
-        Limits { timeout: self.task_timeout, fuel: self.task_fuel, ..self }
+        Limits {
+            timeout: self.task_timeout,
+            fuel: self.task_fuel,
+            names: LimitNames { timeout: "task_timeout_ms", fuel: "task_fuel" },
+            ..self
+        }
     }
 }
 

@@ -94,3 +94,41 @@ fn a_tool_declares_its_task_support_and_the_config_overrides_it() {
     assert!(tool("fs_digest").get("execution").is_none());
     assert_eq!(tool("fs_read_file")["execution"]["taskSupport"], "required");
 }
+
+/// The long-running example: `fs_digest` answers a small tree inline and
+/// runs on as a task for a large one, its progress readable meanwhile.
+#[test]
+fn the_digest_example_answers_a_small_tree_inline_and_a_large_one_as_a_task() {
+    use crate::tasks::{call, poll_until};
+    let data = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(data.path().join("small")).unwrap();
+    std::fs::write(data.path().join("small/a.txt"), b"abc").unwrap();
+    // 48 files of 2 MiB: seconds of hashing in the guest.
+    let large = data.path().join("large");
+    std::fs::create_dir_all(&large).unwrap();
+    let block = vec![7u8; 2 << 20];
+    for n in 0..48 {
+        std::fs::write(large.join(format!("f{n:02}.bin")), &block).unwrap();
+    }
+    let text = format!(
+        "[tasks]\npromote_after_ms = 100\n\n[[component]]\nname = \"fs\"\npath = \"builtin:fs\"\n\
+         [[component.dir]]\nhost = {:?}\nguest = \"/data\"\n",
+        data.path().display().to_string()
+    );
+    let config = corral::config::Config::from_toml(&text, std::path::Path::new("<t>"), data.path());
+    let addr = start(config.unwrap());
+    let small = call(addr, "fs_digest", json!({ "path": "/data/small" }));
+    let small = small.json()["result"].clone();
+    assert_eq!(small["resultType"], "complete", "{small}");
+    assert_eq!(small["structuredContent"]["files"], 1, "{small}");
+    let reply = call(addr, "fs_digest", json!({ "path": "/data/large" }));
+    let created = reply.json()["result"].clone();
+    assert_eq!(created["resultType"], "task", "{created}");
+    let task = created["taskId"].as_str().unwrap();
+    let done = poll_until(addr, task, &["completed", "failed", "cancelled"]);
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["result"]["structuredContent"]["files"], 48, "{done}");
+    assert_eq!(done["result"]["structuredContent"]["bytes"], 48 * (2 << 20), "{done}");
+    let output = done["_meta"]["dev.corral/output"].as_str().unwrap();
+    assert!(output.contains("[progress]"), "{output}");
+}

@@ -67,6 +67,9 @@ use crate::tasks::{Signal, Task, TaskEnd, TaskError, TaskStatus, Update, rfc3339
 pub const TAIL_LINES: usize = 20;
 /// The most lines of output a `tasks/get` may ask for.
 pub const MAX_TAIL_LINES: usize = 1000;
+/// The longest `tasks/cancel` waits for its call to stop (a wasm call stops
+/// at its next fuel yield or host wait, well within this).
+const CANCEL_WAIT: Duration = Duration::from_secs(2);
 
 /// How a `tools/call` runs, by what the client asked and the tool allows.
 pub(super) enum Mode {
@@ -129,6 +132,20 @@ impl Running {
         for local in self.lock().values() {
             local.cancel.send_replace(Some(reason.clone()));
         }
+    }
+
+    /// Waits (at most `limit`) until the task `id` no longer runs here:
+    /// its instance dropped, its slots free.
+    async fn gone(&self, id: &str, limit: Duration) {
+        let mut changes = self.idle.subscribe();
+        let _ = tokio::time::timeout(limit, async {
+            while self.lock().contains_key(id) {
+                if changes.changed().await.is_err() {
+                    return;
+                }
+            }
+        })
+        .await;
     }
 
     fn answered(&self, id: &str, answers: Arc<Map<String, Value>>) {
@@ -653,6 +670,9 @@ impl McpServer {
                 .cancel(&owner, &task_id, "cancelled by the client (tasks/cancel)")
                 .await
                 .map_err(task_error)?;
+            // Answered once the call has stopped, when it runs here: its
+            // slot is then free for the client's next call.
+            server.running.gone(&task_id, CANCEL_WAIT).await;
             tracing::info!(target: "corral::audit", task = %task.id, tool = %task.tool, owner = %owner, "task cancelled by its client");
             Ok(if stateless { complete() } else { Value::Object(task_json(&task)) })
         }))

@@ -337,18 +337,7 @@ impl Sandbox {
                 &limits,
                 self.settings.max_wasm_stack_kib,
             )),
-            Err(_elapsed) => Err(Failure::timeout(limits.timeout, "timeout_ms")),
-        };
-        // A task's limits have their own names.
-        let result = match (purpose, result) {
-            (Purpose::Task, Err(mut failure)) => {
-                failure.message = failure
-                    .message
-                    .replace("(timeout_ms)", "(task_timeout_ms)")
-                    .replace("(fuel)", "(task_fuel)");
-                Err(failure)
-            }
-            (_, result) => result,
+            Err(_elapsed) => Err(Failure::timeout(limits.timeout, limits.names.timeout)),
         };
         let stdio = store.data().take_stdio();
         match result {

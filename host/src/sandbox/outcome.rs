@@ -18,8 +18,8 @@ pub(super) fn classify(
         return Failure::messages_too_large(limits.output_bytes);
     }
     match err.downcast_ref::<Trap>() {
-        Some(Trap::OutOfFuel) => Failure::out_of_fuel(limits.fuel),
-        Some(Trap::Interrupt) => Failure::timeout(limits.timeout, "timeout_ms"),
+        Some(Trap::OutOfFuel) => Failure::out_of_fuel(limits.fuel, limits.names.fuel),
+        Some(Trap::Interrupt) => Failure::timeout(limits.timeout, limits.names.timeout),
         Some(Trap::StackOverflow) => Failure::stack_overflow(stack_kib),
         // Allocators abort (an `unreachable` trap) when growth is refused, so
         // any trap after a refused growth is the memory limit's doing.
