@@ -36,8 +36,9 @@
 //! rounds of [`super::asking`]. A 2025-11-25 task cannot ask (its client
 //! has no channel to answer on): the guest gets `unsupported`.
 //!
-//! `tasks/cancel` interrupts the wasm at once (its store is dropped) and
-//! frees its slots; at shutdown, running tasks get `shutdown_grace_ms`,
+//! `tasks/cancel` interrupts the wasm at once (its store is dropped),
+//! and answers once the call has stopped, so its slots are free for the
+//! client's next call; at shutdown, running tasks get `shutdown_grace_ms`,
 //! then end `cancelled`, saying so. Every start, cancel and end is an audit
 //! line (target `corral::audit`).
 
