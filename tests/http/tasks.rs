@@ -244,6 +244,37 @@ fn bad_task_requests_are_clear_errors() {
         &[("mcp-name", "another")],
     );
     assert_eq!((wrong.status, wrong.code()), (400, -32020));
+    // Malformed params, each naming what is wrong.
+    let odd = [
+        // Over HTTP a taskId that is no string cannot match its Mcp-Name.
+        ("tasks/get", json!({ "taskId": 7 }), "Mcp-Name header is required"),
+        (
+            "tasks/update",
+            json!({ "taskId": &task, "inputResponses": { "q": 1 } }),
+            "must be an object (the client's result for that input request)",
+        ),
+        (
+            "tasks/update",
+            json!({ "taskId": &task, "inputResponses": [] }),
+            "inputResponses must be",
+        ),
+        (
+            "tasks/get",
+            json!({ "taskId": &task, "_meta": { "dev.corral/outputLines": 5000 } }),
+            "dev.corral/outputLines",
+        ),
+    ];
+    for (method, params, why) in odd {
+        let mut message = stateless_request(8, method, with_tasks(params.clone()));
+        if let Some(extra) = params.get("_meta") {
+            message["params"]["_meta"]["dev.corral/outputLines"] =
+                extra["dev.corral/outputLines"].clone();
+        }
+        let reply = addr.stateless(&message, &[]);
+        let code = if params["taskId"].is_string() { -32602 } else { -32020 };
+        assert_eq!(reply.code(), code, "{method} {params}: {}", reply.body);
+        assert!(reply.body.contains(why), "{method}: {}", reply.body);
+    }
     // Removed methods.
     for method in ["tasks/result", "tasks/list"] {
         let removed = tasks_request(addr, method, json!({ "taskId": &task }));

@@ -630,7 +630,16 @@ impl McpServer {
     ) -> Result<Reply, McpError> {
         let task_id = task_id(params)?;
         let responses = match params.get("inputResponses") {
-            Some(Value::Object(responses)) => responses.clone(),
+            Some(Value::Object(responses)) => {
+                if let Some((key, _)) = responses.iter().find(|(_, response)| !response.is_object())
+                {
+                    return Err(McpError::InvalidParams(format!(
+                        "inputResponses[{key:?}] must be an object (the client's result for that \
+                         input request)"
+                    )));
+                }
+                responses.clone()
+            }
             None | Some(Value::Null) => Map::new(),
             Some(_) => {
                 return Err(McpError::InvalidParams(

@@ -166,9 +166,12 @@ impl McpServer {
             }
         };
         let progress_token = progress_token(&params);
+        // Kept past the asker only when a task may need them.
         let capabilities = match &asking {
-            AskVia::Request { capabilities } => Some(capabilities.clone()),
-            AskVia::Session(_) => None,
+            AskVia::Request { capabilities } if super::protocol::declares_tasks(capabilities) => {
+                Some(capabilities.clone())
+            }
+            _ => None,
         };
         let asker = self.asker(asking, &params, "tools/call", &tool, &arguments)?;
         let target = match self.registry.lookup(&tool) {

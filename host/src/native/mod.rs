@@ -148,22 +148,11 @@ impl NativeServers {
         Ok(native)
     }
 
-    /// Calls server `index`'s tool `remote`; with `progress`, the server is
-    /// asked for progress notifications (to `events`). A server that is down
+    /// Calls server `index`'s tool `remote`, under `task_timeout_ms` when
+    /// `task` (else `call_timeout_ms`); with `progress`, the server is asked
+    /// for progress notifications (to `events`). A server that is down
     /// answers at once with an `isError` result naming it and its state.
     pub async fn call(
-        &self,
-        index: usize,
-        remote: &str,
-        arguments: Value,
-        events: EventSink,
-        progress: bool,
-    ) -> FinishedCall {
-        self.call_as(index, remote, arguments, events, progress, false).await
-    }
-
-    /// [`NativeServers::call`]; `task`: under `task_timeout_ms`.
-    async fn call_as(
         &self,
         index: usize,
         remote: &str,
@@ -529,7 +518,7 @@ impl NativeBackend {
         Box::pin(async move {
             match self.servers.upgrade() {
                 Some(servers) => {
-                    servers.call_as(self.index, tool, arguments, events, progress, task).await
+                    servers.call(self.index, tool, arguments, events, progress, task).await
                 }
                 None => FinishedCall::failed(Failure::host_error("the host is shutting down")),
             }
