@@ -364,7 +364,7 @@ fn rss_kib() -> u64 {
 #[test]
 fn a_thousand_short_tasks_leave_nothing_behind_after_their_ttl() {
     let addr =
-        server("max_tasks = 64\nmax_tasks_per_client = 64\nmax_kept = 2000\nttl_ms = 1000", 32);
+        server("max_tasks = 64\nmax_tasks_per_client = 64\nmax_kept = 2000\nttl_ms = 3000", 32);
     let session = addr.session();
     // Three rounds: the first pays for what stays (connections, pool
     // slots, allocator arenas); the others show whether tasks leave
@@ -381,12 +381,18 @@ fn a_thousand_short_tasks_leave_nothing_behind_after_their_ttl() {
             );
             last = reply.json()["result"]["task"]["taskId"].as_str().expect("a task").to_owned();
         }
+        // The last is still kept (its TTL has just begun); how many of the
+        // first have already passed theirs depends on this machine's speed,
+        // so the count is bounded, not fixed (the store's unit tests pin
+        // the TTL itself).
         let kept =
             metric_value(&addr.metrics(), "corral_tasks{status=\"completed\"}").unwrap_or(0.0);
-        assert_eq!(kept, 1000.0, "every finished task is kept until its TTL");
+        assert!((1.0..=1000.0).contains(&kept), "finished tasks are kept until their TTL: {kept}");
+        let fresh = addr.request(&session, 5000, "tasks/get", json!({ "taskId": &last }));
+        assert_eq!(fresh.json()["result"]["status"], "completed", "{}", fresh.body);
         rss.push(rss_kib());
         // Past the TTL, the sweeper drops them all.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + Duration::from_secs(15);
         loop {
             let metrics = addr.metrics();
             let left: f64 = ["working", "completed", "failed"]
@@ -399,7 +405,7 @@ fn a_thousand_short_tasks_leave_nothing_behind_after_their_ttl() {
             assert!(Instant::now() < deadline, "tasks still kept after their TTL: {left}");
             std::thread::sleep(Duration::from_millis(200));
         }
-        let gone = addr.request(&session, 5000, "tasks/get", json!({ "taskId": last }));
+        let gone = addr.request(&session, 5001, "tasks/get", json!({ "taskId": last }));
         assert_eq!(gone.code(), -32602);
         rss.push(rss_kib());
     }
