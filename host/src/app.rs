@@ -16,6 +16,7 @@ use std::sync::Arc;
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
 
+use crate::cluster::Cluster;
 use crate::config::{Config, ConfigError};
 use crate::mcp::{McpOptions, McpServer};
 use crate::metrics::Metrics;
@@ -24,6 +25,7 @@ use crate::pins::{Lock, LockError, Trust};
 use crate::registry::Registry;
 use crate::registry::components::{self, Loaded};
 use crate::sandbox::{Sandbox, SandboxError};
+use crate::tasks::RedisStore;
 
 /// Why the host could not start.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +47,9 @@ pub enum StartError {
         "config: server.require_lock: there is no lock file at {0}; write one with `corral lock`"
     )]
     LockMissing(std::path::PathBuf),
+    /// `[cluster] redis_url` cannot be used.
+    #[error("config: cluster: {0}")]
+    Cluster(#[from] crate::cluster::ClusterError),
 }
 
 /// Whether native servers are started: `serve` runs them, the one-shot
@@ -69,6 +74,8 @@ pub struct App {
     pub mcp: Arc<McpServer>,
     /// Every metric.
     pub metrics: Arc<Metrics>,
+    /// The shared state of replicas (`[cluster] redis_url`), if any.
+    pub cluster: Option<Arc<Cluster>>,
     loading: std::sync::Mutex<Option<JoinHandle<Loaded>>>,
     loaded: OnceCell<Loaded>,
 }
@@ -108,12 +115,15 @@ impl App {
             )?),
             _ => None,
         };
-        let mcp = McpServer::new(
-            registry.clone(),
-            McpOptions::from_config(&config.server, &config.tasks),
-            metrics.clone(),
-        )
-        .map_err(|err| StartError::Entropy(err.to_string()))?;
+        let cluster = Cluster::from_config(&config.cluster, metrics.clone())?;
+        let options = McpOptions::from_config(&config.server, &config.tasks);
+        let store = cluster.as_ref().map(|cluster| {
+            let store: Arc<dyn crate::tasks::TaskStore> =
+                RedisStore::new(cluster.clone(), options.task_limits);
+            store
+        });
+        let mcp = McpServer::new(registry.clone(), options, metrics.clone(), store)
+            .map_err(|err| StartError::Entropy(err.to_string()))?;
         let loading = tokio::spawn({
             let (sandbox, registry, metrics) = (sandbox.clone(), registry.clone(), metrics.clone());
             async move { components::load(prepared, &sandbox, &registry, &metrics).await }
@@ -124,6 +134,7 @@ impl App {
             native,
             mcp,
             metrics,
+            cluster,
             loading: std::sync::Mutex::new(Some(loading)),
             loaded: OnceCell::new(),
         })

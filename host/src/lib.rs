@@ -13,6 +13,7 @@
 pub mod app;
 pub mod bundled;
 pub mod call;
+pub mod cluster;
 pub mod config;
 pub mod framing;
 pub mod http;

@@ -18,6 +18,9 @@
 //! | `corral_tasks` | gauge | `status` | tasks in the store by status: running (`working`, `input_required`) and kept after their end (`completed`, `failed`, `cancelled`) |
 //! | `corral_task_duration_seconds` | histogram | `status` | time from a task's creation to its end, by how it ended |
 //! | `corral_tasks_refused_total` | counter | - | tasks refused because `tasks.max_tasks` or `tasks.max_tasks_per_client` were running |
+//! | `corral_redis_errors_total` | counter | `op` | shared-state operations (`[cluster] redis_url`) that failed or timed out, by operation (`rate_limit`, `tasks`, `signals`) |
+//! | `corral_redis_up` | gauge | - | 1 while this replica's last shared-state operation succeeded (0 without `[cluster]`) |
+//! | `corral_rate_limit_fallback_total` | counter | - | requests rate-limited by this replica's own buckets because the shared ones could not be reached |
 //! | `corral_network_connections_total` | counter | `component`, `decision` | outgoing connection attempts (`wasi:http` requests, socket connects and datagrams), by [`Decision`] label |
 //!
 //! Label values are bounded: `tool` is an exposed tool name, or
@@ -66,6 +69,12 @@ struct OperationLabels {
     kind: &'static str,
     source: String,
     outcome: &'static str,
+}
+
+/// Label `{op}`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OpLabels {
+    op: &'static str,
 }
 
 /// Label `{kind}`.
@@ -128,6 +137,9 @@ pub struct Metrics {
     tasks: Family<TaskLabels, Gauge>,
     task_duration: Family<TaskLabels, Histogram, fn() -> Histogram>,
     tasks_refused: Counter,
+    redis_errors: Family<OpLabels, Counter>,
+    redis_up: Gauge,
+    rate_limit_fallback: Counter,
     network_connections: Family<NetworkLabels, Counter>,
 }
 
@@ -237,6 +249,25 @@ impl Metrics {
             "Tasks refused because tasks.max_tasks or tasks.max_tasks_per_client were running",
             tasks_refused.clone(),
         );
+        let redis_errors = Family::<OpLabels, Counter>::default();
+        registry.register(
+            "corral_redis_errors",
+            "Shared-state operations that failed or timed out, by operation",
+            redis_errors.clone(),
+        );
+        let redis_up = Gauge::default();
+        registry.register(
+            "corral_redis_up",
+            "1 while this replica's last shared-state operation succeeded",
+            redis_up.clone(),
+        );
+        let rate_limit_fallback = Counter::default();
+        registry.register(
+            "corral_rate_limit_fallback",
+            "Requests rate-limited by this replica's own buckets because the shared ones could \
+             not be reached",
+            rate_limit_fallback.clone(),
+        );
         for status in crate::tasks::TaskStatus::ALL {
             let _ = tasks.get_or_create(&TaskLabels { status: status.as_str() });
         }
@@ -263,6 +294,9 @@ impl Metrics {
             tasks,
             task_duration,
             tasks_refused,
+            redis_errors,
+            redis_up,
+            rate_limit_fallback,
             network_connections,
         }
     }
@@ -355,6 +389,24 @@ impl Metrics {
     /// A task was refused at a limit.
     pub fn record_task_refused(&self) {
         self.tasks_refused.inc();
+    }
+
+    /// A shared-state operation failed (`op`), or one succeeded (`None`).
+    pub fn record_redis(&self, failed: Option<&'static str>) {
+        match failed {
+            Some(op) => {
+                self.redis_errors.get_or_create(&OpLabels { op }).inc();
+                self.redis_up.set(0);
+            }
+            None => {
+                self.redis_up.set(1);
+            }
+        }
+    }
+
+    /// A request was rate-limited locally because Redis could not be reached.
+    pub fn record_rate_limit_fallback(&self) {
+        self.rate_limit_fallback.inc();
     }
 
     /// The `corral_calls_in_flight` gauge.

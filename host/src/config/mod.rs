@@ -41,6 +41,7 @@
 //! into [`crate::oci::OciReference`] here, so a malformed one stops the
 //! load).
 
+pub mod cluster;
 pub mod native;
 pub mod server;
 pub mod tasks;
@@ -50,6 +51,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use self::cluster::ClusterConfig;
 pub use self::native::{Launcher, NativeConfig};
 pub use self::server::{RateLimitConfig, ServerConfig};
 pub use self::tasks::{TaskSupport, TasksConfig};
@@ -119,6 +121,10 @@ pub struct Config {
     /// [`tasks`].
     #[serde(default)]
     pub tasks: TasksConfig,
+    /// State shared by replicas (the `[cluster]` table); see [`cluster`].
+    /// Default: none, this process alone.
+    #[serde(default)]
+    pub cluster: ClusterConfig,
     /// Directory against which relative paths are resolved: the config
     /// file's directory, or the working directory for a config built in code.
     #[serde(skip)]
@@ -484,6 +490,7 @@ impl Config {
         self.limits.validate("limits")?;
         self.server.validate()?;
         self.tasks.validate()?;
+        self.cluster.validate()?;
         if !(1..=4096).contains(&self.oci.max_blob_mib) {
             return Err(ConfigError::invalid("oci.max_blob_mib", "must be between 1 and 4096"));
         }

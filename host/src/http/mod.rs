@@ -44,7 +44,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::combinators::UnsyncBoxBody;
@@ -59,7 +59,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::TlsAcceptor;
 
-use self::auth::{AuthFailure, BearerTokens, RateLimiter, TokenFileError};
+use self::auth::{AuthFailure, BearerTokens, TokenFileError};
 pub use self::error::HttpError;
 use crate::app::{App, NativeMode, StartError};
 use crate::config::{Config, ServerConfig};
@@ -115,7 +115,7 @@ struct HttpState {
     config: ServerConfig,
     app: App,
     tokens: Option<BearerTokens>,
-    limiter: Option<RateLimiter>,
+    limiter: Option<crate::cluster::Limiter>,
     draining: AtomicBool,
 }
 
@@ -156,7 +156,10 @@ impl Server {
             TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
         let app = App::start(&config, NativeMode::Start)?;
         let door = Arc::new(HttpState {
-            limiter: config.server.rate_limit.map(RateLimiter::new),
+            limiter: config
+                .server
+                .rate_limit
+                .map(|limit| crate::cluster::Limiter::new(limit, app.cluster.clone())),
             config: config.server,
             app,
             tokens,
@@ -434,7 +437,8 @@ async fn mcp_endpoint<B: RequestBody>(
     };
     if let Some(limiter) = &door.limiter {
         limiter
-            .check(&client, Instant::now())
+            .check(&client)
+            .await
             .map_err(|retry_after| HttpError::RateLimited { retry_after })?;
     }
     let mcp = &door.app.mcp;

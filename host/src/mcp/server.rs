@@ -248,10 +248,12 @@ impl McpServer {
     /// The core over `registry`. Must be called within a tokio runtime: a
     /// task relays the registry's changes to subscribed clients. Fails only
     /// if the system has no randomness for the request-state key.
+    /// Tasks are kept in `tasks`, or in memory when `None`.
     pub fn new(
         registry: Arc<Registry>,
         options: McpOptions,
         metrics: Arc<Metrics>,
+        tasks: Option<Arc<dyn crate::tasks::TaskStore>>,
     ) -> Result<Arc<McpServer>, getrandom::Error> {
         let server = Arc::new(McpServer {
             state_key: StateKey::random()?,
@@ -260,7 +262,7 @@ impl McpServer {
             // Task status changes come with every progress message.
             changes: broadcast::channel(1024).0,
             shutdown: watch::Sender::new(false),
-            tasks: crate::tasks::MemoryStore::new(options.task_limits),
+            tasks: tasks.unwrap_or_else(|| crate::tasks::MemoryStore::new(options.task_limits)),
             running: super::tasks::Running::default(),
             registry,
             options,

@@ -194,6 +194,9 @@ impl McpServer {
             let declared = capabilities.is_some_and(protocol::declares_tasks);
             return match (support, declared) {
                 (TaskSupport::Forbidden, _) | (TaskSupport::Optional, false) => Ok(Mode::Inline),
+                // A shared store that cannot be reached: a call that may
+                // run inline does, rather than fail for want of a task.
+                (TaskSupport::Optional, true) if !self.tasks.available() => Ok(Mode::Inline),
                 (TaskSupport::Required, false) => Err(McpError::MissingExtension {
                     extension: protocol::TASKS_EXTENSION,
                     message: format!("tool {:?} runs only as a task", entry.name),

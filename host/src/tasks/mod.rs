@@ -25,10 +25,12 @@
 //! tokens), or the stdio connection. Another owner's task id is unknown to
 //! a client, exactly like an id that never existed.
 //!
-//! The store in memory ([`MemoryStore`]) is the default; a shared store
-//! implements the same trait.
+//! The store in memory ([`MemoryStore`]) is the default; with
+//! `[cluster] redis_url`, [`RedisStore`] shares tasks between replicas
+//! behind the same trait.
 
 mod memory;
+mod shared;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -37,6 +39,7 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 pub use self::memory::MemoryStore;
+pub use self::shared::{LEASE, RedisStore};
 use crate::config::TasksConfig;
 
 /// Where a task is in its life.
@@ -283,6 +286,12 @@ pub trait TaskStore: Send + Sync {
 
     /// Tasks by status ([`TaskStatus::index`]), for the metrics.
     fn census(&self) -> [u64; 5];
+
+    /// Whether the store answered its last operation (a shared store may
+    /// not); calls that need not be tasks run inline while it does not.
+    fn available(&self) -> bool {
+        true
+    }
 }
 
 /// A fresh task id: 128 random bits, base64url.
