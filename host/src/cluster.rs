@@ -4,7 +4,7 @@
 //! | what | kept in | while Redis cannot be reached |
 //! | --- | --- | --- |
 //! | rate limits (`[server.rate_limit]`) | one token bucket per client, `<prefix>:rl:<client>`, taken by a Lua script | each replica limits with its own buckets of the same config (so up to one limit per replica); `corral_rate_limit_fallback_total` counts those requests |
-//! | tasks | [`crate::tasks::RedisStore`] | creating, reading, answering and cancelling a task answer `-32603` "task store unavailable" (HTTP 503) |
+//! | tasks | [`crate::tasks::RedisStore`] | a call of a tool whose task support is `optional` runs inline, under its inline limits, once this replica has seen Redis fail; creating a task otherwise, and reading, answering and cancelling one, answer `-32000` "task store unavailable: ..." (HTTP 503) |
 //! | cancels, answers, task changes | pub/sub channel `<prefix>:signals` | delivered late: each replica re-reads its own running tasks every second |
 //!
 //! Every operation is bounded by `timeout_ms`; a failure is logged once

@@ -103,7 +103,9 @@ pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
         McpError::Parse(_) | McpError::BatchNotSupported | McpError::InvalidRequest(_) => {
             StatusCode::BAD_REQUEST
         }
-        McpError::Busy { .. } | McpError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+        McpError::Busy { .. } | McpError::Unavailable(_) | McpError::StateUnavailable(_) => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         McpError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         McpError::SessionRequired | McpError::VersionHeader(_) => StatusCode::BAD_REQUEST,
         McpError::SessionNotFound => StatusCode::NOT_FOUND,

@@ -99,6 +99,10 @@ pub enum McpError {
     /// it is still loading); the message says why.
     #[error("server busy: {0}")]
     Unavailable(String),
+    /// The shared state (`[cluster]`) cannot be reached; the message says
+    /// what and why.
+    #[error("{0}")]
+    StateUnavailable(String),
     /// No resource at this URI.
     #[error("resource not found: {uri}")]
     ResourceNotFound {
@@ -150,6 +154,7 @@ impl McpError {
             // Implementation-defined server errors.
             McpError::Busy { .. }
             | McpError::Unavailable(_)
+            | McpError::StateUnavailable(_)
             | McpError::SessionRequired
             | McpError::TooManyStreams { .. }
             | McpError::TooManyTasks(_)

@@ -1003,7 +1003,7 @@ fn task_error(err: TaskError) -> McpError {
         TaskError::TooMany { .. } | TaskError::TooManyForClient { .. } => {
             McpError::TooManyTasks(err.to_string())
         }
-        TaskError::Unavailable(_) => McpError::Unavailable(err.to_string()),
+        TaskError::Unavailable(_) => McpError::StateUnavailable(err.to_string()),
     }
 }
 
