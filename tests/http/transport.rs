@@ -248,6 +248,29 @@ fn rate_limit_refuses_past_the_burst_with_429_and_retry_after() {
 }
 
 #[test]
+fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let limit = "[server.rate_limit]\nper_second = 0.5\nburst = 1";
+    let proxied = start(conformance_config(
+        &format!("trusted_proxies = [\"127.0.0.1\"]\n{limit}"),
+        dir.path(),
+    ));
+    let from = |server: &Addr, client: &str| {
+        server.post(None, &initialize("2025-11-25"), &[("x-forwarded-for", client)]).status
+    };
+    assert_eq!(from(&proxied, "198.51.100.1"), 200);
+    assert_eq!(from(&proxied, "198.51.100.1"), 429, "one client, one bucket");
+    assert_eq!(from(&proxied, "198.51.100.2"), 200, "another client behind the proxy");
+    // A spoofed left-most entry does not make a new client.
+    assert_eq!(from(&proxied, "6.6.6.6, 198.51.100.2"), 429);
+    // Without trusted_proxies the header is the client's word: ignored.
+    let dir = tempfile::tempdir().unwrap();
+    let direct = start(conformance_config(limit, dir.path()));
+    assert_eq!(from(&direct, "198.51.100.1"), 200);
+    assert_eq!(from(&direct, "198.51.100.2"), 429, "the peer address is the client");
+}
+
+#[test]
 fn calls_past_max_calls_in_flight_are_503_busy() {
     let dir = tempfile::tempdir().unwrap();
     let server = start(conformance_config("max_calls_in_flight = 1", dir.path()));

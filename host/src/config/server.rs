@@ -7,6 +7,7 @@
 //! listen = "127.0.0.1:7070"
 //! allowed_hosts = ["mcp.internal"]         # Host header names, besides the loopback ones
 //! allowed_origins = ["https://app.example"] # browser Origins, besides the loopback ones
+//! trusted_proxies = ["10.0.0.0/8"]          # peers whose X-Forwarded-For names the client
 //! auth_tokens_file = "tokens.txt"          # one bearer token per line
 //! allow_unauthenticated_network = false    # true: serve a non-loopback address without tokens
 //! tls_cert = "cert.pem"                    # serve HTTPS: certificate chain (PEM) ...
@@ -55,6 +56,13 @@ pub struct ServerConfig {
     /// (non-browser clients) are accepted. `"*"` accepts any. Default: none.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Load balancers and proxies (addresses or CIDR networks) whose
+    /// `X-Forwarded-For` names the client: a request from one of them is
+    /// the client at the right-most address of that header that is not
+    /// itself a trusted proxy, for rate limits, task ownership and logs.
+    /// The header of any other peer is ignored. Default: none.
+    #[serde(default)]
+    pub trusted_proxies: Vec<String>,
     /// File of bearer tokens, one per line (blank lines and `#` comments
     /// ignored), relative to the config file. When set, every `/mcp`
     /// request must carry `Authorization: Bearer <token>`; `/healthz`,
@@ -252,6 +260,7 @@ impl Default for ServerConfig {
             listen: defaults::listen(),
             allowed_hosts: Vec::new(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             auth_tokens_file: None,
             allow_unauthenticated_network: false,
             tls_cert: None,
@@ -283,6 +292,23 @@ impl Default for ServerConfig {
 
 impl ServerConfig {
     /// Checks ranges and forms.
+    /// `trusted_proxies` as networks (an address is its own /32 or /128).
+    pub fn proxies(&self) -> Result<Vec<ipnet::IpNet>, ConfigError> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                text.parse::<ipnet::IpNet>()
+                    .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        invalid(
+                            "trusted_proxies",
+                            format!("{text:?} is neither an IP address nor a CIDR network"),
+                        )
+                    })
+            })
+            .collect()
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let ranges: [(&'static str, u64, u64, u64); 14] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
@@ -310,6 +336,7 @@ impl ServerConfig {
                 return Err(invalid(field, format!("{value} is out of range {min}..={max}")));
             }
         }
+        self.proxies()?;
         if !self.tool_search && !self.tool_search_listed.is_empty() {
             return Err(invalid(
                 "tool_search_listed",

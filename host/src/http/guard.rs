@@ -8,6 +8,8 @@
 //! | `Accept` (GET) | lists `text/event-stream` (wildcards count) | 406 |
 //! | `Content-Type` (POST) | `application/json`, parameters allowed | 415 |
 //!
+//! | `X-Forwarded-For` | read only from a peer in `server.trusted_proxies`: the client is the right-most address not itself a trusted proxy | ignored |
+//!
 //! The `Host` and `Origin` rules are the DNS-rebinding defence: a web page
 //! whose name was made to resolve to 127.0.0.1 still sends its own name in
 //! both headers, and is refused.
@@ -81,6 +83,32 @@ pub fn is_json(content_type: Option<&str>) -> bool {
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
 }
 
+/// The client of a request from `peer`: `peer` itself, unless it is a
+/// trusted proxy, then the right-most address of `forwarded_for` (the
+/// `X-Forwarded-For` values, in order) that is not a trusted proxy (or
+/// the left-most, if all are). An entry that is not an address stops the
+/// walk at the last trusted hop: a client cannot hide behind garbage.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    forwarded_for: &[&str],
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    let hops = forwarded_for.iter().flat_map(|value| value.split(',')).map(str::trim);
+    for hop in hops.collect::<Vec<_>>().into_iter().rev() {
+        let Ok(ip) = hop.parse::<std::net::IpAddr>() else { return client };
+        client = ip;
+        if !is_trusted(&ip) {
+            return ip;
+        }
+    }
+    client
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +169,25 @@ mod tests {
         assert!(is_json(Some("Application/JSON; charset=utf-8")));
         assert!(!is_json(Some("text/plain")));
         assert!(!is_json(None));
+    }
+    #[test]
+    fn forwarded_for_counts_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        // A direct client's header is ignored.
+        assert_eq!(
+            client_address(ip("203.0.113.9"), &["198.51.100.1"], &trusted),
+            ip("203.0.113.9")
+        );
+        // Through the proxy: the right-most untrusted hop, not a spoofed left one.
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &["6.6.6.6, 198.51.100.7", "10.0.0.5"], &trusted),
+            ip("198.51.100.7")
+        );
+        // No header: the proxy itself; garbage stops the walk.
+        assert_eq!(client_address(ip("10.0.0.2"), &[], &trusted), ip("10.0.0.2"));
+        assert_eq!(client_address(ip("10.0.0.2"), &["1.2.3.4, junk"], &trusted), ip("10.0.0.2"));
+        // Nothing trusted: the header never counts.
+        assert_eq!(client_address(ip("10.0.0.2"), &["198.51.100.7"], &[]), ip("10.0.0.2"));
     }
 }

@@ -116,6 +116,8 @@ struct HttpState {
     app: App,
     tokens: Option<BearerTokens>,
     limiter: Option<crate::cluster::Limiter>,
+    /// `server.trusted_proxies`.
+    proxies: Vec<ipnet::IpNet>,
     draining: AtomicBool,
 }
 
@@ -160,6 +162,7 @@ impl Server {
                 .server
                 .rate_limit
                 .map(|limit| crate::cluster::Limiter::new(limit, app.cluster.clone())),
+            proxies: config.server.proxies().map_err(StartError::from)?,
             config: config.server,
             app,
             tokens,
@@ -433,7 +436,14 @@ async fn mcp_endpoint<B: RequestBody>(
                 return Err(HttpError::Unauthorized { invalid: failure == AuthFailure::Invalid });
             }
         },
-        None => peer.ip().to_string().into(),
+        None => {
+            let forwarded: Vec<&str> = headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .filter_map(|value| value.to_str().ok())
+                .collect();
+            guard::client_address(peer.ip(), &forwarded, &door.proxies).to_string().into()
+        }
     };
     if let Some(limiter) = &door.limiter {
         limiter
