@@ -11,14 +11,12 @@
 //! | --- | --- | --- |
 //! | 1 | [`calls_through_nginx_are_served_by_all_three_replicas`] | 2026-07-28 calls through nginx succeed; each replica's `/metrics` counts some of them; a foreign `Host` is still refused behind nginx |
 //! | 2 | [`one_rate_limit_holds_across_the_three_replicas`] | one token's burst through nginx: at least `burst` and at most `burst + per_second * elapsed` (+2) succeed, not 3x; the rest 429 + `Retry-After` + `-32000`; the allowed ones served by several replicas; the bucket is in Redis under the key prefix |
+//! | 3 | [`a_session_is_served_by_every_replica`] | a 2025-11-25 session started through nginx: its next requests, round-robined, are served by all three; a call running on A is stopped by `notifications/cancelled` sent to B; `logging/setLevel` on C reaches the shared record; `DELETE` on C ends it everywhere |
 //! | 4 | [`a_task_is_polled_cancelled_and_fetched_through_other_replicas`] | a task started on A (holding A's one slot) is read on B, cancelled on C; every replica sees it `cancelled` and A's slot is free again; a task started on B, polled on C, has its result read on A and through nginx |
 //! | 5 | [`a_rolling_restart_under_load_fails_no_request`] | 32 clients, mixed calls and tasks through nginx; each replica in turn taken out of nginx, SIGTERMed (exit 0), restarted, put back: no request fails |
 //! | 5 | [`a_sigterm_while_still_balanced_loses_at_most_a_request_per_idle_connection`] | the same, SIGTERM while nginx still sends the replica requests: the drain closes idle keep-alive connections at once, refuses new ones, finishes the call in flight, exits 0; a failed request can only be nginx's 502 from the replica being restarted (the HTTP/1.1 keep-alive race, explained there) |
 //! | 6 | [`kill_9_of_a_replica_fails_only_requests_in_flight_on_it`] | under load, `kill -9` of one replica: every failure is nginx's 502 from that replica, begun before (or at) the kill, at most one per client; requests go on succeeding; the restarted replica serves again; its running task ends `failed` (`lost`) once its lease lapses |
-//! | 7 | [`redis_down_under_load_falls_back_and_recovers`] | under load, Redis stopped: every request answered within 5 s, no failure; each replica reports `corral_redis_up` 0, counts `corral_redis_errors_total{op="rate_limit"}`, and one limits locally (`corral_rate_limit_fallback_total`); task operations answer 503 "task store unavailable"; a call that would become a task is answered or refused so, never hung. Redis back: `corral_redis_up` 1 on all, one shared limit again, tasks work again |
-//!
-//! Scenario 3 (2025-11-25 sessions across replicas) is not here: sessions
-//! are not shared (see `host/src/cluster.rs`; they need sticky routing).
+//! | 7 | [`redis_down_under_load_falls_back_and_recovers`] | under load, Redis stopped: every request answered within 5 s, no failure; each replica reports `corral_redis_up` 0, counts `corral_redis_errors_total{op="rate_limit"}`, and one limits locally (`corral_rate_limit_fallback_total`); task operations answer 503 "task store unavailable"; a call that would become a task is answered or refused so, never hung; a 2025-11-25 session starts and is served where it started, and another replica answers it 503 "session store unavailable". Redis back: `corral_redis_up` 1 on all, one shared limit again, tasks work again |
 //!
 //! Scenarios 1 and 2 share one cluster (started once); the others each
 //! start their own (4 needs one slot per replica; 5, 6 and 7 kill replicas
@@ -435,7 +433,7 @@ fn token(name: &str) -> String {
 fn token_names() -> Vec<String> {
     let mut names: Vec<String> = (0..64).map(|i| format!("load-{i}")).collect();
     names.extend((0..64).map(|i| format!("spread-{i}")));
-    names.extend(["limit", "tasks", "hammer", "burst", "probe"].map(String::from));
+    names.extend(["limit", "tasks", "hammer", "burst", "probe", "session"].map(String::from));
     names
 }
 
@@ -958,6 +956,109 @@ fn one_rate_limit_holds_across_the_three_replicas() {
     let port = lock(&cluster.redis).port;
     let keys = redis_keys(port, &cluster.prefix);
     assert!(!keys.is_empty(), "no key under {} in Redis", cluster.prefix);
+}
+
+// ------------------------------------------------------------ scenario 3
+
+/// POSTs `message` in the 2025-11-25 session `session` (none: `initialize`).
+fn session_post(addr: SocketAddr, session: Option<&str>, message: &Value) -> Reply {
+    let authorization = format!("Bearer {}", token("session"));
+    let mut headers = vec![
+        ("accept", "application/json, text/event-stream"),
+        ("content-type", "application/json"),
+        ("authorization", authorization.as_str()),
+    ];
+    if let Some(session) = session {
+        headers.push(("mcp-session-id", session));
+        headers.push(("mcp-protocol-version", "2025-11-25"));
+    }
+    send(addr, "POST", "/mcp", &headers, &message.to_string(), Duration::from_secs(60))
+        .unwrap_or_else(|e| panic!("{addr}: {e}"))
+}
+
+#[test]
+fn a_session_is_served_by_every_replica() {
+    let cluster = Cluster::start("sessions", "", "max_concurrency = 4");
+    let (a, b, c) = (cluster.addr(0), cluster.addr(1), cluster.addr(2));
+    let initialize = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": { "name": "cluster-test", "version": "1" } } });
+    let started = session_post(cluster.lb(), None, &initialize);
+    assert_eq!(started.status, 200, "{started:?}");
+    let session = started.header("mcp-session-id").expect("a session id").to_owned();
+    let port = lock(&cluster.redis).port;
+    assert!(
+        redis_keys(port, &cluster.prefix).iter().any(|k| k.ends_with(&format!("sess:{session}"))),
+        "the session is in Redis before initialize is answered"
+    );
+    // Its requests, round-robined by nginx, are served by every replica.
+    let before: Vec<f64> = (0..3).map(|i| tool_calls(&cluster.metrics(i), "greet", "ok")).collect();
+    for n in 0..6 {
+        let message = json!({ "jsonrpc": "2.0", "id": 10 + n, "method": "tools/call",
+            "params": { "name": "greet", "arguments": { "name": format!("s{n}") } } });
+        let reply = session_post(cluster.lb(), Some(&session), &message);
+        assert_eq!(reply.status, 200, "{reply:?}");
+        assert_eq!(text_of(&reply.result()), format!("Hello, s{n}!"));
+    }
+    let served: Vec<f64> =
+        (0..3).map(|i| tool_calls(&cluster.metrics(i), "greet", "ok") - before[i]).collect();
+    eprintln!("6 calls of one session through nginx, served per replica: {served:?}");
+    assert!(served.iter().all(|&n| n >= 1.0), "every replica serves the session: {served:?}");
+    // A call running on A, cancelled by a notification sent to B.
+    let slow = json!({ "jsonrpc": "2.0", "id": 20, "method": "tools/call",
+        "params": { "name": "slow_compute", "arguments": { "seconds": 30, "label": "far" } } });
+    let running = {
+        let session = session.clone();
+        thread::spawn(move || {
+            let asked = Instant::now();
+            let reply = session_post(a, Some(&session), &slow);
+            (asked.elapsed(), reply)
+        })
+    };
+    wait_until("the call runs on A", Duration::from_secs(10), || {
+        metric(&cluster.metrics(0), "corral_calls_in_flight", &[]) >= 1.0
+    });
+    let cancel = json!({ "jsonrpc": "2.0", "method": "notifications/cancelled",
+        "params": { "requestId": 20, "reason": "the user moved on" } });
+    assert_eq!(session_post(b, Some(&session), &cancel).status, 202);
+    let (took, reply) = running.join().unwrap();
+    eprintln!("a call on A cancelled through B: its stream ended after {took:?}: {reply:?}");
+    assert!(took < Duration::from_secs(20), "the cancel reached A: {took:?}");
+    assert!(reply.message().is_none(), "a cancelled request gets no response: {reply:?}");
+    wait_until("A counts the call cancelled", Duration::from_secs(5), || {
+        tool_calls(&cluster.metrics(0), "slow_compute", "cancelled") >= 1.0
+    });
+    // The log level set on C is the session's everywhere (in Redis).
+    let level = json!({ "jsonrpc": "2.0", "id": 30, "method": "logging/setLevel",
+        "params": { "level": "error" } });
+    assert_eq!(session_post(c, Some(&session), &level).status, 200);
+    let key = format!("{}:sess:{session}", cluster.prefix);
+    wait_until("the level reaches Redis", Duration::from_secs(5), || {
+        redis_command(port, &["HGET", &key, "rank"])
+            .is_ok_and(|rank| rank.starts_with('$') && rank.split("\r\n").nth(1) != Some("0"))
+    });
+    // DELETE on C ends it on every replica.
+    let authorization = format!("Bearer {}", token("session"));
+    let deleted = send(
+        c,
+        "DELETE",
+        "/mcp",
+        &[
+            ("mcp-session-id", &session),
+            ("mcp-protocol-version", "2025-11-25"),
+            ("authorization", &authorization),
+        ],
+        "",
+        Duration::from_secs(10),
+    )
+    .unwrap();
+    assert_eq!(deleted.status, 204, "{deleted:?}");
+    let ping = json!({ "jsonrpc": "2.0", "id": 40, "method": "ping" });
+    for addr in [a, b, c] {
+        wait_until("the session ends everywhere", Duration::from_secs(5), || {
+            session_post(addr, Some(&session), &ping).status == 404
+        });
+    }
 }
 
 // ------------------------------------------------------------ scenario 4
@@ -1584,6 +1685,25 @@ fn redis_down_under_load_falls_back_and_recovers() {
         let why = message["error"]["message"].as_str().unwrap_or_default();
         assert!(why.starts_with("task store unavailable"), "{message}");
     }
+    // 2025-11-25: a session starts and is served where it started; one
+    // this replica does not hold cannot be looked up, and says so.
+    let initialize = json!({ "jsonrpc": "2.0", "id": 6, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {},
+        "clientInfo": { "name": "cluster-test", "version": "1" } } });
+    let started = session_post(cluster.addr(0), None, &initialize);
+    assert_eq!(started.status, 200, "{started:?}");
+    let session = started.header("mcp-session-id").expect("a session id").to_owned();
+    let ping = json!({ "jsonrpc": "2.0", "id": 7, "method": "ping" });
+    assert_eq!(session_post(cluster.addr(0), Some(&session), &ping).status, 200);
+    let elsewhere = session_post(cluster.addr(1), Some(&session), &ping);
+    assert_eq!(elsewhere.status, 503, "{elsewhere:?}");
+    let message = elsewhere.message().expect("JSON-RPC");
+    assert!(
+        message["error"]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("session store unavailable")),
+        "{message}"
+    );
     // Every replica notices, and limits with its own buckets.
     wait_until("every replica reports Redis down", Duration::from_secs(10), || {
         (0..3).all(|i| metric(&cluster.metrics(i), "corral_redis_up", &[]) == 0.0)

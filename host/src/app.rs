@@ -122,8 +122,9 @@ impl App {
                 RedisStore::new(cluster.clone(), options.task_limits);
             store
         });
-        let mcp = McpServer::new(registry.clone(), options, metrics.clone(), store)
-            .map_err(|err| StartError::Entropy(err.to_string()))?;
+        let mcp =
+            McpServer::new(registry.clone(), options, metrics.clone(), store, cluster.clone())
+                .map_err(|err| StartError::Entropy(err.to_string()))?;
         let loading = tokio::spawn({
             let (sandbox, registry, metrics) = (sandbox.clone(), registry.clone(), metrics.clone());
             async move { components::load(prepared, &sandbox, &registry, &metrics).await }

@@ -5,7 +5,8 @@
 //! | --- | --- | --- |
 //! | rate limits (`[server.rate_limit]`) | one token bucket per client, `<prefix>:rl:<client>`, taken by a Lua script | each replica limits with its own buckets of the same config (so up to one limit per replica); `corral_rate_limit_fallback_total` counts those requests |
 //! | tasks | [`crate::tasks::RedisStore`] | a call of a tool whose task support is `optional` runs inline, under its inline limits, once this replica has seen Redis fail; creating a task otherwise, and reading, answering and cancelling one, answer `-32000` "task store unavailable: ..." (HTTP 503) |
-//! | cancels, answers, task changes | pub/sub channel `<prefix>:signals` | delivered late: each replica re-reads its own running tasks every second |
+//! | task cancels, answers, changes | pub/sub channel `<prefix>:signals` | delivered late: each replica re-reads its own running tasks every second |
+//! | 2025-11-25 sessions | [`crate::mcp::shared`]: the record in `<prefix>:sess:<id>`, cancels, answers, level and end on the channel `<prefix>:sessions` | a session this replica holds goes on; one it does not answers `-32000` "session store unavailable" (HTTP 503) |
 //!
 //! Every operation is bounded by `timeout_ms`; a failure is logged once
 //! per outage, counted in `corral_redis_errors_total{op}` and shown by
@@ -13,8 +14,6 @@
 //! replica, which pipelines every request, so no pool is needed) reconnects
 //! by itself; the first operation that succeeds ends the outage.
 //!
-//! 2025-11-25 sessions are not shared: a replica serves the sessions it
-//! started (route them with sticky sessions on `Mcp-Session-Id`).
 //! 2026-07-28 requests carry no session, so any replica serves any of them.
 
 use std::future::Future;

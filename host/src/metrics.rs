@@ -18,7 +18,7 @@
 //! | `corral_tasks` | gauge | `status` | tasks in the store by status: running (`working`, `input_required`) and kept after their end (`completed`, `failed`, `cancelled`) |
 //! | `corral_task_duration_seconds` | histogram | `status` | time from a task's creation to its end, by how it ended |
 //! | `corral_tasks_refused_total` | counter | - | tasks refused because `tasks.max_tasks` or `tasks.max_tasks_per_client` were running |
-//! | `corral_redis_errors_total` | counter | `op` | shared-state operations (`[cluster] redis_url`) that failed or timed out, by operation (`rate_limit`, `tasks`, `signals`) |
+//! | `corral_redis_errors_total` | counter | `op` | shared-state operations (`[cluster] redis_url`) that failed or timed out, by operation (`rate_limit`, `tasks`, `sessions`, `signals`) |
 //! | `corral_redis_up` | gauge | - | 1 while this replica's last shared-state operation succeeded (0 without `[cluster]`) |
 //! | `corral_rate_limit_fallback_total` | counter | - | requests rate-limited by this replica's own buckets because the shared ones could not be reached |
 //! | `corral_network_connections_total` | counter | `component`, `decision` | outgoing connection attempts (`wasi:http` requests, socket connects and datagrams), by [`Decision`] label |

@@ -452,6 +452,13 @@ async fn mcp_endpoint<B: RequestBody>(
             .map_err(|retry_after| HttpError::RateLimited { retry_after })?;
     }
     let mcp = &door.app.mcp;
+    // A session another replica started: adopted from the shared store.
+    let session = header_str(req.headers(), SESSION_HEADER).map(|id| trim(id).to_owned());
+    if let Some(id) = &session
+        && mcp.legacy_sessions()
+    {
+        mcp.find_session(id).await.map_err(HttpError::Session)?;
+    }
     match *req.method() {
         Method::POST => post(door, client, req).await,
         Method::GET if mcp.legacy_sessions() => {
@@ -464,6 +471,9 @@ async fn mcp_endpoint<B: RequestBody>(
         }
         Method::DELETE if mcp.legacy_sessions() => {
             mcp.end_session(&facts(req.headers())).map_err(HttpError::Session)?;
+            if let Some(id) = &session {
+                mcp.forget_session(id).await;
+            }
             Ok(empty(StatusCode::NO_CONTENT))
         }
         Method::GET | Method::DELETE => Err(HttpError::SessionsOff),
@@ -506,6 +516,11 @@ async fn post<B: RequestBody>(
         }
     };
     let reply = door.app.mcp.handle(message, Exchange { client, door: Door::Http(&facts) });
+    if let Reply::Answer(Answer { session: Some(session), .. }) = &reply {
+        // Shared before the answer leaves: the client's next request may
+        // reach another replica.
+        door.app.mcp.share_session(session).await;
+    }
     Ok(match reply {
         Reply::Accepted => empty(StatusCode::ACCEPTED),
         Reply::Answer(answer) => answer_response(answer),

@@ -36,6 +36,7 @@ pub mod running;
 pub mod server;
 pub mod session;
 pub mod shapes;
+pub mod shared;
 pub mod subscriptions;
 pub mod tasks;
 pub mod tools;

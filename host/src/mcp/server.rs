@@ -235,6 +235,8 @@ pub struct McpServer {
     pub(super) tasks: Arc<dyn crate::tasks::TaskStore>,
     /// The tasks this replica runs.
     pub(super) running: super::tasks::Running,
+    /// With `[cluster]`: the sessions' shared part.
+    pub(super) shared: Option<Arc<super::shared::SharedSessions>>,
 }
 
 /// Which generation serves a request.
@@ -248,12 +250,14 @@ impl McpServer {
     /// The core over `registry`. Must be called within a tokio runtime: a
     /// task relays the registry's changes to subscribed clients. Fails only
     /// if the system has no randomness for the request-state key.
-    /// Tasks are kept in `tasks`, or in memory when `None`.
+    /// Tasks are kept in `tasks`, or in memory when `None`; with a
+    /// `cluster`, 2025-11-25 sessions are shared through it.
     pub fn new(
         registry: Arc<Registry>,
         options: McpOptions,
         metrics: Arc<Metrics>,
         tasks: Option<Arc<dyn crate::tasks::TaskStore>>,
+        cluster: Option<Arc<crate::cluster::Cluster>>,
     ) -> Result<Arc<McpServer>, getrandom::Error> {
         let server = Arc::new(McpServer {
             state_key: StateKey::random()?,
@@ -264,12 +268,16 @@ impl McpServer {
             shutdown: watch::Sender::new(false),
             tasks: tasks.unwrap_or_else(|| crate::tasks::MemoryStore::new(options.task_limits)),
             running: super::tasks::Running::default(),
+            shared: cluster.map(|cluster| {
+                super::shared::SharedSessions::new(cluster, options.session_idle_timeout)
+            }),
             registry,
             options,
             metrics,
         });
         tokio::spawn(relay_changes(Arc::downgrade(&server)));
         tokio::spawn(super::tasks::route_signals(Arc::downgrade(&server)));
+        tokio::spawn(super::shared::listen(Arc::downgrade(&server)));
         Ok(server)
     }
 
@@ -450,6 +458,7 @@ impl McpServer {
             "tools/list" => answer(self.list_tools(id, &params, None)?),
             "logging/setLevel" => {
                 set_level(&session, &params)?;
+                self.share_level(&session);
                 answer(Answer::result(id, &json!({}), false))
             }
             // A second initialize in a session is answered like the first,
@@ -530,7 +539,13 @@ impl McpServer {
             Value::String(key) => key.clone(),
             other => other.to_string(),
         };
+        // Another replica may have asked it (a shared session).
+        let copy = self.shared.is_some().then(|| outcome.clone());
         if !session.asks().answer(&key, outcome) {
+            if let Some(outcome) = copy {
+                self.share_answer(session.id(), &key, outcome);
+                return;
+            }
             tracing::debug!(session = session.id(), request = %key, "a response to no request awaiting one; ignored");
         }
     }
@@ -648,6 +663,10 @@ impl McpServer {
                     if let Some(id) = cancelled {
                         let found = session.in_flight().cancel(&id);
                         tracing::debug!(session = session.id(), request = %id, found, "cancel requested");
+                        if !found {
+                            // It may run on another replica (a shared session).
+                            self.share_cancel(session.id(), &id);
+                        }
                     }
                 } else if let Some(version) =
                     facts.protocol_version.as_deref().filter(|v| !protocol::is_known_version(v))

@@ -206,6 +206,11 @@ impl Session {
         self.min_log_rank.store(rank, Ordering::Relaxed);
     }
 
+    /// The minimum severity rank of log messages sent to this client.
+    pub fn min_log_rank(&self) -> u8 {
+        self.min_log_rank.load(Ordering::Relaxed)
+    }
+
     /// Whether a message of severity `rank` is to be sent.
     pub fn wants_log(&self, rank: u8) -> bool {
         rank >= self.min_log_rank.load(Ordering::Relaxed)
@@ -304,7 +309,36 @@ impl Sessions {
         let mut bytes = [0u8; 16];
         getrandom::fill(&mut bytes).map_err(|err| SessionError::Entropy(err.to_string()))?;
         let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-        let session = Arc::new(Session::new(id.clone(), protocol_version, capabilities));
+        let session = Arc::new(Session::new(id, protocol_version, capabilities));
+        self.insert(session.clone());
+        Ok(session)
+    }
+
+    /// The session `id` that another replica started, as the shared store
+    /// keeps it (`[cluster]`): the local one if there is one, else a new
+    /// local copy with its revision, capabilities and log level.
+    pub fn adopt(
+        &self,
+        id: &str,
+        protocol_version: &'static str,
+        capabilities: Value,
+        min_log_rank: u8,
+    ) -> Arc<Session> {
+        if let Some(session) = lock(&self.map).get(id) {
+            return session.clone();
+        }
+        let session = Arc::new(Session::new(id.to_owned(), protocol_version, capabilities));
+        session.set_min_log_rank(min_log_rank);
+        self.insert(session.clone());
+        session
+    }
+
+    /// Whether the session `id` is held here.
+    pub fn contains(&self, id: &str) -> bool {
+        lock(&self.map).contains_key(id)
+    }
+
+    fn insert(&self, session: Arc<Session>) {
         let mut map = lock(&self.map);
         let now = Instant::now();
         let full = map.len() >= self.max_sessions;
@@ -320,8 +354,7 @@ impl Sessions {
                 victim.close();
             }
         }
-        map.insert(id, session.clone());
-        Ok(session)
+        map.insert(session.id.clone(), session);
     }
 
     /// The live session with `id`, marked as just used.
