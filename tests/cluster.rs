@@ -11,7 +11,7 @@
 //! | --- | --- | --- |
 //! | 1 | [`calls_through_nginx_are_served_by_all_three_replicas`] | 2026-07-28 calls through nginx succeed; each replica's `/metrics` counts some of them; a foreign `Host` is still refused behind nginx |
 //! | 2 | [`one_rate_limit_holds_across_the_three_replicas`] | one token's burst through nginx: at least `burst` and at most `burst + per_second * elapsed` (+2) succeed, not 3x; the rest 429 + `Retry-After` + `-32000`; the allowed ones served by several replicas; the bucket is in Redis under the key prefix |
-//! | 3 | [`a_session_is_served_by_every_replica`] | a 2025-11-25 session started through nginx: its next requests, round-robined, are served by all three; a call running on A is stopped by `notifications/cancelled` sent to B; `logging/setLevel` on C reaches the shared record; `DELETE` on C ends it everywhere |
+//! | 3 | [`a_session_is_served_by_every_replica`] | a 2025-11-25 session started through nginx: its next requests, round-robined, are served by all three; a call running on A is stopped by `notifications/cancelled` sent to B; a question asked on A is answered through C; `logging/setLevel` on C reaches the shared record; `DELETE` on C ends it everywhere |
 //! | 4 | [`a_task_is_polled_cancelled_and_fetched_through_other_replicas`] | a task started on A (holding A's one slot) is read on B, cancelled on C; every replica sees it `cancelled` and A's slot is free again; a task started on B, polled on C, has its result read on A and through nginx |
 //! | 5 | [`a_rolling_restart_under_load_fails_no_request`] | 32 clients, mixed calls and tasks through nginx; each replica in turn taken out of nginx, SIGTERMed (exit 0), restarted, put back: no request fails |
 //! | 5 | [`a_sigterm_while_still_balanced_loses_at_most_a_request_per_idle_connection`] | the same, SIGTERM while nginx still sends the replica requests: the drain closes idle keep-alive connections at once, refuses new ones, finishes the call in flight, exits 0; a failed request can only be nginx's 502 from the replica being restarted (the HTTP/1.1 keep-alive race, explained there) |
@@ -976,6 +976,37 @@ fn session_post(addr: SocketAddr, session: Option<&str>, message: &Value) -> Rep
         .unwrap_or_else(|e| panic!("{addr}: {e}"))
 }
 
+/// POSTs `message` in `session` and returns the open response stream.
+fn session_stream(addr: SocketAddr, session: &str, message: &Value) -> BufReader<TcpStream> {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let body = message.to_string();
+    let head = format!(
+        "POST /mcp HTTP/1.1\r\nhost: {HOST}\r\nconnection: close\r\n\
+         accept: application/json, text/event-stream\r\ncontent-type: application/json\r\n\
+         authorization: Bearer {}\r\nmcp-session-id: {session}\r\n\
+         mcp-protocol-version: 2025-11-25\r\ncontent-length: {}\r\n\r\n",
+        token("session"),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body.as_bytes()).unwrap();
+    BufReader::new(stream)
+}
+
+/// The next SSE event's JSON on `stream` (chunk-size lines skipped).
+fn next_event(stream: &mut BufReader<TcpStream>) -> Value {
+    let mut line = String::new();
+    loop {
+        line.clear();
+        let read = stream.read_line(&mut line).expect("the stream goes on");
+        assert!(read > 0, "the stream ended before the event");
+        if let Some(data) = line.trim_end().strip_prefix("data:") {
+            return serde_json::from_str(data.trim()).expect("JSON in the event");
+        }
+    }
+}
+
 #[test]
 fn a_session_is_served_by_every_replica() {
     let cluster = Cluster::start("sessions", "", "max_concurrency = 4");
@@ -1028,6 +1059,25 @@ fn a_session_is_served_by_every_replica() {
     wait_until("A counts the call cancelled", Duration::from_secs(5), || {
         tool_calls(&cluster.metrics(0), "slow_compute", "cancelled") >= 1.0
     });
+    // A question asked on A (on the call's stream), answered through C:
+    // the answer reaches A, and the tool resumes with it.
+    let asking = json!({ "jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": { "elicitation": {} },
+        "clientInfo": { "name": "cluster-test", "version": "1" } } });
+    let asking = session_post(a, None, &asking);
+    let asking = asking.header("mcp-session-id").expect("a session id").to_owned();
+    let call = json!({ "jsonrpc": "2.0", "id": 21, "method": "tools/call",
+        "params": { "name": "test_elicitation", "arguments": { "message": "Who are you?" } } });
+    let mut stream = session_stream(a, &asking, &call);
+    let question = next_event(&mut stream);
+    assert_eq!(question["method"], "elicitation/create", "{question}");
+    let answer = json!({ "jsonrpc": "2.0", "id": question["id"], "result":
+        { "action": "accept", "content": { "username": "ada", "email": "ada@example.org" } } });
+    assert_eq!(session_post(c, Some(&asking), &answer).status, 202);
+    let response = next_event(&mut stream);
+    assert_eq!(response["id"], 21, "{response}");
+    let text = text_of(&response["result"]);
+    assert!(text.contains("action=accept") && text.contains("ada@example.org"), "{response}");
     // The log level set on C is the session's everywhere (in Redis).
     let level = json!({ "jsonrpc": "2.0", "id": 30, "method": "logging/setLevel",
         "params": { "level": "error" } });
