@@ -195,21 +195,8 @@ impl TaskStore for MemoryStore {
         if inner.running.get(&owner).copied().unwrap_or(0) >= self.limits.max_per_owner {
             return Err(TaskError::TooManyForClient { limit: self.limits.max_per_owner });
         }
-        let task = Task {
-            id: new_id(),
-            owner: owner.clone(),
-            tool: tool.into(),
-            stateless,
-            session: session.map(Arc::from),
-            status: TaskStatus::Working,
-            status_message: None,
-            created_at: now,
-            last_updated_at: now,
-            ttl: self.limits.ttl,
-            poll_interval: self.limits.poll_interval,
-            input_requests: Map::new(),
-            end: None,
-        };
+        let task =
+            Task::working(new_id(), owner.clone(), tool, stateless, session, now, &self.limits);
         *inner.running.entry(owner).or_default() += 1;
         inner.running_total += 1;
         inner.census[TaskStatus::Working.index()] += 1;

@@ -122,6 +122,36 @@ pub struct Task {
     pub end: Option<TaskEnd>,
 }
 
+impl Task {
+    /// A new `working` task `id` of `owner` calling `tool`, made at `now`
+    /// under `limits`.
+    pub fn working(
+        id: Arc<str>,
+        owner: Arc<str>,
+        tool: &str,
+        stateless: bool,
+        session: Option<&str>,
+        now: SystemTime,
+        limits: &TaskLimits,
+    ) -> Task {
+        Task {
+            id,
+            owner,
+            tool: tool.into(),
+            stateless,
+            session: session.map(Arc::from),
+            status: TaskStatus::Working,
+            status_message: None,
+            created_at: now,
+            last_updated_at: now,
+            ttl: limits.ttl,
+            poll_interval: limits.poll_interval,
+            input_requests: Map::new(),
+            end: None,
+        }
+    }
+}
+
 /// How a finished task ended.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TaskEnd {

@@ -642,21 +642,7 @@ impl TaskStore for RedisStore {
         }
         let now = time_of(reply.get(1).map(String::as_str).unwrap_or("0"));
         self.local().insert(id.clone(), Local::default());
-        Ok(Task {
-            id,
-            owner: owner.into(),
-            tool: tool.into(),
-            stateless,
-            session: session.map(Arc::from),
-            status: TaskStatus::Working,
-            status_message: None,
-            created_at: now,
-            last_updated_at: now,
-            ttl: self.limits.ttl,
-            poll_interval: self.limits.poll_interval,
-            input_requests: Map::new(),
-            end: None,
-        })
+        Ok(Task::working(id, owner.into(), tool, stateless, session, now, &self.limits))
     }
 
     async fn get(&self, owner: &str, id: &str) -> Result<Task, TaskError> {
