@@ -14,7 +14,7 @@
 //! | threat | guard |
 //! | --- | --- |
 //! | a truncated or altered file (a crash mid-write, a bad disk, a stray edit), or one swapped for another entry | each entry is `SHA-256(entry name ‖ artifact) ‖ artifact`, the name being its key; a mismatch is never loaded: it is recompiled and replaced, with a warning |
-//! | another user writing the cache | the directory is created 0700; a directory or entry owned by another user, or writable by group or others, is refused: the cache is not used (a warning names the path and why) and components compile at each start |
+//! | another user writing the cache | the directory is created 0700; a directory owned by another user, or writable by group or others, is refused: the host does not start, and the error names the path, why, and `engine.no_cache = true` (compile at each start instead); such an entry is never loaded: it is compiled again, with a warning naming it |
 //! | a half-written file seen by a concurrent loader | entries are written to a temporary file and renamed |
 //!
 //! The digest detects corruption, not an attacker who can write the
