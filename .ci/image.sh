@@ -65,7 +65,10 @@ case "$variant" in
         fi
         ;;
     dev)
-        cargo build --quiet -p corral
+        # Built as the tests build it (`cargo build -p corral` alone would
+        # resolve other features and rebuild much of the dependency tree);
+        # after the test step this is a no-op.
+        cargo test --workspace --no-run --quiet
         bin="$target_dir/debug/corral"
         # The loader and every library, at the paths the binary names.
         mkdir -p target/image/root
