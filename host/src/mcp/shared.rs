@@ -19,10 +19,12 @@
 //! A standalone `GET` stream is held by the replica it reached: it hears
 //! that replica's list changes (replicas serve the same config, so they
 //! change alike) and the session's task status notifications (which every
-//! replica hears through the task store). While Redis cannot be reached, a
-//! session this replica holds goes on; one it does not hold answers
-//! `-32000` "session store unavailable" (HTTP 503), and a new session
-//! starts but is served only here.
+//! replica hears through the task store). Resource subscriptions are not
+//! shared yet: `resources/subscribe` is known to the copy it reached.
+//!
+//! While Redis cannot be reached, a session this replica holds goes on;
+//! one it does not hold answers `-32000` "session store unavailable" (HTTP
+//! 503), and a new session starts but is served only here.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
