@@ -40,7 +40,7 @@ fail() {
 }
 
 # 1. The binary. CORRAL_IMAGE_BINARY=release (the default) is the image as
-# shipped: the static musl release build (about 20 min from cold on 2
+# shipped: the static musl release build (14 to 20 min from cold on 2
 # cores). CORRAL_IMAGE_BINARY=dev is how CI checks the image within its
 # time: the dev binary the test step built (glibc), stripped, with the
 # shared libraries it links copied in beside it, one COPY more than the
