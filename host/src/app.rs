@@ -84,7 +84,10 @@ impl App {
     /// Builds the host and starts loading its components in the background.
     /// Must be called within a tokio runtime.
     pub fn start(config: &Config, native: NativeMode) -> Result<App, StartError> {
-        let metrics = Arc::new(Metrics::new());
+        let metrics = Arc::new(match config.cluster.redis_url {
+            Some(_) => Metrics::for_cluster(),
+            None => Metrics::new(),
+        });
         let mut sandbox = Sandbox::new(&config.engine)?;
         let observer = metrics.clone();
         sandbox.observe_network(Arc::new(move |component, decision| {

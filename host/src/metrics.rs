@@ -19,7 +19,7 @@
 //! | `corral_task_duration_seconds` | histogram | `status` | time from a task's creation to its end, by how it ended |
 //! | `corral_tasks_refused_total` | counter | - | tasks refused because `tasks.max_tasks` or `tasks.max_tasks_per_client` were running |
 //! | `corral_redis_errors_total` | counter | `op` | shared-state operations (`[cluster] redis_url`) that failed or timed out, by operation (`rate_limit`, `tasks`, `sessions`, `signals`) |
-//! | `corral_redis_up` | gauge | - | 1 while this replica's last shared-state operation succeeded (0 without `[cluster]`) |
+//! | `corral_redis_up` | gauge | - | 1 while this replica's last shared-state operation succeeded (these three only with `[cluster]`) |
 //! | `corral_rate_limit_fallback_total` | counter | - | requests rate-limited by this replica's own buckets because the shared ones could not be reached |
 //! | `corral_network_connections_total` | counter | `component`, `decision` | outgoing connection attempts (`wasi:http` requests, socket connects and datagrams), by [`Decision`] label |
 //!
@@ -152,6 +152,17 @@ impl Default for Metrics {
 impl Metrics {
     /// Registers every metric, with no series yet.
     pub fn new() -> Metrics {
+        Metrics::build(false)
+    }
+
+    /// Every metric, and those of the shared state (`corral_redis_*`,
+    /// `corral_rate_limit_fallback_total`), which only a replica with
+    /// `[cluster]` exports: a single process has no Redis to be down.
+    pub fn for_cluster() -> Metrics {
+        Metrics::build(true)
+    }
+
+    fn build(cluster: bool) -> Metrics {
         let mut registry = Registry::default();
         let tool_calls = Family::<ToolOutcomeLabels, Counter>::default();
         // `prometheus-client` appends `_total` to counter names.
@@ -250,24 +261,26 @@ impl Metrics {
             tasks_refused.clone(),
         );
         let redis_errors = Family::<OpLabels, Counter>::default();
-        registry.register(
-            "corral_redis_errors",
-            "Shared-state operations that failed or timed out, by operation",
-            redis_errors.clone(),
-        );
         let redis_up = Gauge::default();
-        registry.register(
-            "corral_redis_up",
-            "1 while this replica's last shared-state operation succeeded",
-            redis_up.clone(),
-        );
         let rate_limit_fallback = Counter::default();
-        registry.register(
-            "corral_rate_limit_fallback",
-            "Requests rate-limited by this replica's own buckets because the shared ones could \
-             not be reached",
-            rate_limit_fallback.clone(),
-        );
+        if cluster {
+            registry.register(
+                "corral_redis_errors",
+                "Shared-state operations that failed or timed out, by operation",
+                redis_errors.clone(),
+            );
+            registry.register(
+                "corral_redis_up",
+                "1 while this replica's last shared-state operation succeeded",
+                redis_up.clone(),
+            );
+            registry.register(
+                "corral_rate_limit_fallback",
+                "Requests rate-limited by this replica's own buckets because the shared ones \
+                 could not be reached",
+                rate_limit_fallback.clone(),
+            );
+        }
         for status in crate::tasks::TaskStatus::ALL {
             let _ = tasks.get_or_create(&TaskLabels { status: status.as_str() });
         }
@@ -460,6 +473,16 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_replica_with_a_cluster_exports_the_shared_state_metrics() {
+        assert!(!Metrics::new().encode().contains("corral_redis_up"));
+        let cluster = Metrics::for_cluster();
+        cluster.record_redis(None);
+        let text = cluster.encode();
+        assert!(text.contains("corral_redis_up 1"), "{text}");
+        assert!(text.contains("corral_rate_limit_fallback_total 0"), "{text}");
+    }
 
     #[test]
     fn every_design_metric_name_is_exported() {
