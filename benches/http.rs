@@ -24,12 +24,14 @@
 //! quote; absolute times depend on the machine).
 //!
 //! The targets are measured in interleaved rounds (every target once per
-//! round, [`ROUNDS`] rounds), so a change in the machine's state during the
+//! round, six rounds), so a change in the machine's state during the
 //! run (a noisy neighbour, CPU frequency) falls on all of them alike rather
 //! than on whichever ran at that moment.
 //!
 //! Run: `cargo bench --bench http` (`CORRAL_BENCH_SECS` sets the seconds
-//! of throughput measurement per target, default 3).
+//! of throughput measurement per target, default 3). Without `--bench`
+//! (`cargo test --benches`, as CI runs it) every target is measured
+//! briefly, once, so the bench cannot rot; those figures mean nothing.
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -52,11 +54,28 @@ use tokio::io::{AsyncBufReadExt as _, AsyncWriteExt as _, BufReader};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
-/// Rounds of measurement; each measures every target once.
-const ROUNDS: usize = 6;
-/// Latency samples per target per round.
-const SAMPLES_PER_ROUND: usize = 500;
-const WARMUP: usize = 300;
+/// How much is measured: rounds (each measures every target once), latency
+/// samples per target per round, warm-up calls per target, and the
+/// seconds of throughput measurement per target.
+struct Plan {
+    rounds: usize,
+    samples_per_round: usize,
+    warmup: usize,
+    secs: f64,
+}
+
+impl Plan {
+    /// `cargo bench` passes `--bench`; anything else is a quick check.
+    fn from_env() -> Plan {
+        if !std::env::args().any(|a| a == "--bench") {
+            return Plan { rounds: 1, samples_per_round: 20, warmup: 10, secs: 0.05 };
+        }
+        let secs =
+            std::env::var("CORRAL_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
+        Plan { rounds: 6, samples_per_round: 500, warmup: 300, secs }
+    }
+}
+
 const CONCURRENCY: usize = 32;
 
 /// What is measured.
@@ -77,9 +96,8 @@ const COMPONENT: &str =
     "[[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n";
 
 fn main() {
-    let secs: f64 =
-        std::env::var("CORRAL_BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0);
-    let slice = Duration::from_secs_f64(secs / ROUNDS as f64);
+    let plan = Plan::from_env();
+    let slice = Duration::from_secs_f64(plan.secs / plan.rounds as f64);
     let servers =
         tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("server runtime");
     let client =
@@ -143,17 +161,17 @@ fn main() {
     }
     // Warm every path up once before the first round.
     for (_, target) in &targets {
-        measure_latency(&servers, &client, target, WARMUP);
+        measure_latency(&servers, &client, target, plan.warmup);
     }
     let mut samples: Vec<Vec<Duration>> = vec![Vec::new(); targets.len()];
     let mut done = vec![0u64; targets.len()];
     let mut busy = vec![Duration::ZERO; targets.len()];
-    for _ in 0..ROUNDS {
+    for _ in 0..plan.rounds {
         for (i, (_, target)) in targets.iter().enumerate() {
-            samples[i].extend(measure_latency(&servers, &client, target, SAMPLES_PER_ROUND));
+            samples[i].extend(measure_latency(&servers, &client, target, plan.samples_per_round));
         }
     }
-    for _ in 0..ROUNDS {
+    for _ in 0..plan.rounds {
         for (i, (_, target)) in targets.iter().enumerate() {
             let started = Instant::now();
             done[i] += measure_throughput(&servers, &client, target, slice);

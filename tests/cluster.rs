@@ -1684,10 +1684,9 @@ fn redis_down_under_load_falls_back_and_recovers() {
     let load =
         start_load(cluster.lb(), 24, PLAIN, Duration::from_millis(250), Duration::from_secs(5));
     let hammer = start_hammer(cluster.lb());
-    thread::sleep(Duration::from_secs(1));
-    for index in 0..3 {
-        assert_eq!(metric(&cluster.metrics(index), "corral_redis_up", &[]), 1.0, "replica {index}");
-    }
+    wait_until("every replica reaches Redis", Duration::from_secs(10), || {
+        (0..3).all(|index| metric(&cluster.metrics(index), "corral_redis_up", &[]) == 1.0)
+    });
     // Redis stops.
     {
         let mut redis = lock(&cluster.redis);
@@ -1770,11 +1769,13 @@ fn redis_down_under_load_falls_back_and_recovers() {
     wait_until("a replica rate-limits locally", Duration::from_secs(10), || {
         (0..3).any(|i| metric(&cluster.metrics(i), "corral_rate_limit_fallback_total", &[]) > 0.0)
     });
-    thread::sleep(Duration::from_secs(1));
-    let errors: Vec<f64> = (0..3)
-        .map(|i| metric(&cluster.metrics(i), "corral_redis_errors_total", &["op=\"rate_limit\""]))
-        .collect();
-    assert!(errors.iter().all(|&n| n > 0.0), "rate_limit errors per replica: {errors:?}");
+    let rate_limit_errors =
+        |i: usize| metric(&cluster.metrics(i), "corral_redis_errors_total", &["op=\"rate_limit\""]);
+    wait_until(
+        "every replica counts its failed rate limit checks",
+        Duration::from_secs(10),
+        || (0..3).all(|i| rate_limit_errors(i) > 0.0),
+    );
     // Redis returns (empty: no persistence).
     lock(&cluster.redis).start();
     let back = Instant::now();

@@ -418,8 +418,16 @@ async fn calls_beyond_the_concurrency_limit_are_refused_as_busy() {
         let (sandbox, c) = (sandbox.clone(), c.clone());
         tokio::spawn(async move { call(&sandbox, &c, "sleep", json!({ "ms": 1500 })).await })
     };
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let second = call(&sandbox, &c, "echo", json!({ "text": "x" })).await;
+    // Until the first call holds the only slot, a quick call gets through.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let second = loop {
+        let second = call(&sandbox, &c, "echo", json!({ "text": "x" })).await;
+        if second.outcome != CallOutcome::Ok {
+            break second;
+        }
+        assert!(std::time::Instant::now() < deadline, "the first call never held the slot");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
     assert_eq!(second.outcome, CallOutcome::Busy, "{}", text(&second));
     assert!(text(&second).contains("max_concurrency = 1"), "{}", text(&second));
     assert_eq!(first.await.unwrap().outcome, CallOutcome::Ok);

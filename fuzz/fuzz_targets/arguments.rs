@@ -5,93 +5,10 @@
 //! arguments and headers are a client's.
 //!
 //! Checked: no panic; a refused schema or mismatch is an error with a message.
+//!
+//! The target is [`corral_fuzz::targets::arguments`]; the test build replays
+//! its corpus through the same function.
 
 #![no_main]
 
-use arbitrary::Arbitrary;
-use corral::mcp::HttpFacts;
-use corral::mcp::envelope::check_param_headers;
-use corral::schema::InputSchema;
-use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
-
-#[derive(Arbitrary, Debug)]
-enum Schema {
-    Fixed(u8),
-    Text(String),
-}
-
-#[derive(Arbitrary, Debug)]
-struct Input {
-    schema: Schema,
-    arguments: String,
-    headers: Vec<(String, String)>,
-}
-
-fn fixed(which: u8) -> Value {
-    match which % 4 {
-        0 => json!({
-            "type": "object",
-            "properties": {
-                "region": { "type": "string", "x-mcp-header": "Region" },
-                "count": { "type": "integer", "minimum": 0, "x-mcp-header": "Count" },
-                "dry_run": { "type": "boolean", "x-mcp-header": "Dry-Run" },
-                "nested": { "type": "object", "properties": {
-                    "zone": { "type": "string", "x-mcp-header": "Zone" }
-                }}
-            },
-            "required": ["region"]
-        }),
-        1 => json!({
-            "type": "object",
-            "properties": {
-                "path": { "type": "string", "maxLength": 4096 },
-                "lines": { "type": "array", "items": { "type": "integer" }, "maxItems": 8 },
-                "mode": { "enum": ["read", "write"] }
-            },
-            "required": ["path"],
-            "additionalProperties": false
-        }),
-        2 => json!({
-            "$schema": "http://json-schema.org/draft-07/schema#",
-            "type": "object",
-            "definitions": { "item": { "type": ["string", "null"], "pattern": "^[a-z]+$" } },
-            "properties": { "items": { "type": "array", "items": { "$ref": "#/definitions/item" } } }
-        }),
-        _ => json!({ "type": "object" }),
-    }
-}
-
-fuzz_target!(|input: Input| {
-    let schema = match input.schema {
-        Schema::Fixed(which) => fixed(which),
-        Schema::Text(text) => match serde_json::from_str(&text) {
-            Ok(schema) => schema,
-            Err(_) => return,
-        },
-    };
-    let compiled = match InputSchema::compile(&schema) {
-        Ok(compiled) => compiled,
-        Err(err) => {
-            assert!(!err.to_string().is_empty());
-            return;
-        }
-    };
-    let Ok(arguments) = serde_json::from_str::<Value>(&input.arguments) else { return };
-    if let Err(message) = compiled.check("tool", &arguments) {
-        assert!(message.starts_with("invalid arguments for tool \"tool\""), "{message}");
-    }
-    let facts = HttpFacts {
-        session_id: None,
-        protocol_version: Some("2026-07-28".into()),
-        method: Some("tools/call".into()),
-        name: Some("tool".into()),
-        params: input
-            .headers
-            .into_iter()
-            .map(|(name, value)| (format!("mcp-param-{}", name.to_ascii_lowercase()), value))
-            .collect(),
-        repeated: None,
-    };
-    let _ = check_param_headers(compiled.params(), &arguments, &facts);
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| corral_fuzz::targets::arguments::run(data));

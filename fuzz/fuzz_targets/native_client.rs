@@ -7,72 +7,10 @@
 //!
 //! Checked: no panic; every request ends (answered, refused or closed) once
 //! the server's output ends; what the host writes to the server is JSON-RPC.
+//!
+//! The target is [`corral_fuzz::targets::native_client`]; the test build replays
+//! its corpus through the same function.
 
 #![no_main]
 
-use std::time::Duration;
-
-use corral::native::client::Client;
-use corral::sandbox::{AskError, Capability, GuestEvent};
-use libfuzzer_sys::fuzz_target;
-use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
-use tokio::sync::mpsc;
-
-const LONG: Duration = Duration::from_secs(3600);
-
-fuzz_target!(|output: &[u8]| {
-    corral_fuzz::runtime().block_on(async {
-        let (server_out, client_in) = tokio::io::duplex(1 << 16);
-        let (client_out, mut server_in) = tokio::io::duplex(1 << 16);
-        let client = std::sync::Arc::new(Client::start("fuzz", client_in, client_out, 16 * 1024));
-        let (events, mut asked) = mpsc::unbounded_channel();
-        let answering = tokio::spawn(async move {
-            while let Some(event) = asked.recv().await {
-                if let GuestEvent::Ask { reply, .. } = event {
-                    let _ = reply.send(Err(AskError::Unsupported(Capability::Sampling)));
-                }
-            }
-        });
-        let requests = {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let events = Some(events);
-                tokio::join!(
-                    client.initialize(LONG),
-                    client.list_tools(LONG),
-                    client.call_tool("echo", json!({ "text": "hi" }), events.clone(), true, LONG),
-                    client.operation("resources/read", json!({ "uri": "file:///a" }), events, LONG),
-                )
-            })
-        };
-        let sent = tokio::spawn(async move {
-            let mut sent = Vec::new();
-            server_in.read_to_end(&mut sent).await.map(|_| sent)
-        });
-        tokio::task::yield_now().await;
-        let mut server_out = server_out;
-        for line in output.split_inclusive(|b| *b == b'\n') {
-            if server_out.write_all(line).await.is_err() {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
-        drop(server_out);
-        // Every request ends (an answer, an error, or the closed
-        // connection) and the client sees the end of the output.
-        let ended = tokio::time::timeout(Duration::from_secs(10), async {
-            let _ = requests.await.expect("the requests ran");
-            client.closed().await
-        })
-        .await;
-        assert!(ended.is_ok(), "a request or the connection outlived the server's output");
-        drop(client);
-        answering.abort();
-        let sent = sent.await.expect("the writer ran").expect("the duplex reads");
-        for line in sent.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-            let message: Value = serde_json::from_slice(line).expect("the host writes JSON");
-            assert_eq!(message["jsonrpc"], "2.0", "{message}");
-        }
-    });
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| corral_fuzz::targets::native_client::run(data));

@@ -4,58 +4,10 @@
 //! Checked: no panic, and the rules' documented semantics: no rules reach
 //! nothing; names match ignoring case and one trailing dot; an IPv4-mapped
 //! IPv6 address is judged as the IPv4 address it carries.
+//!
+//! The target is [`corral_fuzz::targets::net_rules`]; the test build replays
+//! its corpus through the same function.
 
 #![no_main]
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-
-use arbitrary::Arbitrary;
-use corral::network::{NetRules, is_public};
-use libfuzzer_sys::fuzz_target;
-
-#[derive(Arbitrary, Debug)]
-struct Input {
-    rules: Vec<String>,
-    names: Vec<(String, u16)>,
-    v4: Vec<([u8; 4], u16)>,
-    v6: Vec<([u8; 16], u16)>,
-}
-
-fuzz_target!(|input: Input| {
-    let Ok(rules) = NetRules::parse(&input.rules) else { return };
-    assert_eq!(rules.is_empty(), input.rules.is_empty());
-    for (name, port) in &input.names {
-        let allowed = rules.allows_name(name, *port);
-        if rules.is_empty() {
-            assert!(!allowed, "no rules, yet {name}:{port} is allowed");
-        }
-        if !name.ends_with('.') {
-            assert_eq!(allowed, rules.allows_name(&format!("{name}."), *port), "{name}.");
-        }
-        assert_eq!(allowed, rules.allows_name(&name.to_ascii_uppercase(), *port), "{name}");
-    }
-    for (octets, port) in &input.v4 {
-        let v4 = Ipv4Addr::from(*octets);
-        let mapped = SocketAddr::new(IpAddr::V6(v4.to_ipv6_mapped()), *port);
-        let plain = SocketAddr::new(IpAddr::V4(v4), *port);
-        assert_eq!(rules.allows_addr(plain), rules.allows_addr(mapped), "{plain} vs {mapped}");
-        assert_eq!(rules.allows_resolved(plain), rules.allows_resolved(mapped));
-        assert_eq!(is_public(plain.ip()), is_public(mapped.ip()), "{plain} vs {mapped}");
-        if rules.is_empty() {
-            assert!(!rules.allows_addr(plain));
-        }
-        if v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4.is_unspecified() {
-            assert!(!is_public(plain.ip()), "{v4} counts as public");
-        }
-    }
-    for (octets, port) in &input.v6 {
-        let addr = SocketAddr::new(IpAddr::V6(Ipv6Addr::from(*octets)), *port);
-        let allowed = rules.allows_addr(addr);
-        if rules.is_empty() {
-            assert!(!allowed);
-        }
-        if allowed {
-            assert!(rules.allows_resolved(addr));
-        }
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| corral_fuzz::targets::net_rules::run(data));

@@ -1,4 +1,10 @@
-//! What the fuzz targets share: one runtime and one host per process.
+//! The fuzz targets ([`targets`]) and what they share: one runtime and one
+//! host per process.
+//!
+//! Each target is a plain function of the input's bytes, so the same code
+//! runs under libFuzzer (`fuzz_targets/`, `cargo fuzz`) and in the host's
+//! ordinary test build, which replays every committed corpus and seed
+//! through it (`tests/fuzz_corpora.rs`, part of `cargo test`).
 //!
 //! The host serves the conformance component (every MCP feature a tool can
 //! use: tools with and without arguments, resources, templates, prompts,
@@ -12,11 +18,13 @@ use std::sync::OnceLock;
 
 use corral::config::Config;
 
-/// The component the fuzzed host serves, as `cargo build` left it.
-const CONFORMANCE_WASM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../target/guests/wasm32-wasip2/release/corral_tool_conformance.wasm"
-);
+pub mod targets;
+
+/// The repository's root (this file is compiled from `fuzz/` by cargo fuzz,
+/// and from `host/` by the corpus replay: both one level down).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(Path::to_path_buf).unwrap_or_default()
+}
 
 /// A current-thread runtime: every task the host spawns runs on the fuzzing
 /// thread, so a panic anywhere aborts the input that caused it.
@@ -31,9 +39,10 @@ pub fn runtime() -> &'static tokio::runtime::Runtime {
 /// sessions, short limits so that a call that waits (for a client's answer,
 /// a timeout) costs a millisecond or a few, the compile cache in `target/`.
 pub fn config() -> Config {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let cache = root.join("target").join("fuzz-compile-cache");
-    let wasm = PathBuf::from(CONFORMANCE_WASM);
+    // The component the fuzzed host serves, as `cargo build` left it.
+    let wasm = root.join("target/guests/wasm32-wasip2/release/corral_tool_conformance.wasm");
     let has_component = std::fs::metadata(&wasm).is_ok_and(|m| m.len() > 0);
     let component = if has_component {
         format!(
@@ -67,7 +76,7 @@ pub fn config() -> Config {
         "#,
         cache = toml_string(&cache)
     );
-    Config::from_toml(&text, Path::new("<fuzz config>"), root).expect("the fuzz config is valid")
+    Config::from_toml(&text, Path::new("<fuzz config>"), &root).expect("the fuzz config is valid")
 }
 
 fn toml_string(path: &Path) -> String {

@@ -75,14 +75,19 @@ pub(crate) fn get(addr: Addr, task: &str) -> Value {
 
 /// Polls until the task is in one of `statuses`.
 pub(crate) fn poll_until(addr: Addr, task: &str, statuses: &[&str]) -> Value {
+    poll_for(addr, task, |now| statuses.iter().any(|s| now["status"] == *s))
+}
+
+/// Polls `tasks/get` until `done` holds of the task (at most 30 s).
+pub(crate) fn poll_for(addr: Addr, task: &str, done: impl Fn(&Value) -> bool) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let now = get(addr, task);
-        if statuses.iter().any(|s| now["status"] == *s) {
+        if done(&now) {
             return now;
         }
-        assert!(Instant::now() < deadline, "task never reached {statuses:?}: {now}");
-        std::thread::sleep(Duration::from_millis(50));
+        assert!(Instant::now() < deadline, "the task never got there: {now}");
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -91,7 +96,7 @@ const FINAL: [&str; 3] = ["completed", "failed", "cancelled"];
 #[test]
 fn a_long_call_becomes_a_task_that_reports_progress_and_completes() {
     let addr = roomy();
-    let reply = call(addr, "slow_compute", json!({ "seconds": 2, "label": "life" }));
+    let reply = call(addr, "slow_compute", json!({ "seconds": 3, "label": "life" }));
     let created = &reply.json()["result"];
     assert_eq!(created["resultType"], "task", "{}", reply.body);
     assert_eq!(created["status"], "working");
@@ -105,8 +110,10 @@ fn a_long_call_becomes_a_task_that_reports_progress_and_completes() {
     assert!(created["createdAt"].as_str().unwrap().ends_with('Z'));
     let task = created["taskId"].as_str().unwrap();
     // While it runs: its progress is the status message, its output readable.
-    std::thread::sleep(Duration::from_millis(1300));
-    let running = get(addr, task);
+    let running = poll_for(addr, task, |task| {
+        task["statusMessage"].as_str().is_some_and(|m| m.contains("life"))
+            || FINAL.iter().any(|s| task["status"] == *s)
+    });
     assert_eq!(running["status"], "working", "{running}");
     assert!(running["statusMessage"].as_str().is_some_and(|m| m.contains("life")), "{running}");
     assert!(running["_meta"]["dev.corral/output"].as_str().unwrap().contains("[progress]"));
