@@ -32,7 +32,7 @@ enum Target {
 }
 
 #[derive(Arbitrary, Debug)]
-enum Name {
+enum Header {
     ProtocolVersion,
     Method,
     McpName,
@@ -47,21 +47,21 @@ enum Name {
     Other(String),
 }
 
-impl Name {
+impl Header {
     fn as_header(&self) -> String {
         match self {
-            Name::ProtocolVersion => "mcp-protocol-version".into(),
-            Name::Method => "mcp-method".into(),
-            Name::McpName => "mcp-name".into(),
-            Name::Param(name) => format!("mcp-param-{name}"),
-            Name::Accept => "accept".into(),
-            Name::ContentType => "content-type".into(),
-            Name::ContentLength => "content-length".into(),
-            Name::Host => "host".into(),
-            Name::Origin => "origin".into(),
-            Name::Authorization => "authorization".into(),
-            Name::LastEventId => "last-event-id".into(),
-            Name::Other(name) => name.clone(),
+            Header::ProtocolVersion => "mcp-protocol-version".into(),
+            Header::Method => "mcp-method".into(),
+            Header::McpName => "mcp-name".into(),
+            Header::Param(name) => format!("mcp-param-{name}"),
+            Header::Accept => "accept".into(),
+            Header::ContentType => "content-type".into(),
+            Header::ContentLength => "content-length".into(),
+            Header::Host => "host".into(),
+            Header::Origin => "origin".into(),
+            Header::Authorization => "authorization".into(),
+            Header::LastEventId => "last-event-id".into(),
+            Header::Other(name) => name.clone(),
         }
     }
 }
@@ -81,7 +81,7 @@ struct Input {
     /// Leave out the usual `Host`, `Accept` and `Content-Type`.
     bare: bool,
     session: Session,
-    headers: Vec<(Name, String)>,
+    headers: Vec<(Header, String)>,
     body: Vec<u8>,
 }
 

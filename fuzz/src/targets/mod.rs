@@ -16,8 +16,12 @@ use arbitrary::{Arbitrary, Unstructured};
 
 pub(crate) use super::{config as host_config, runtime};
 
-/// Every target: (name, init, run).
-pub const ALL: [(&str, fn(), fn(&[u8])); 7] = [
+/// A target: its name, what it does once before the first input, and what
+/// it does with each input.
+pub type Target = (&'static str, fn(), fn(&[u8]));
+
+/// Every target.
+pub const ALL: [Target; 7] = [
     ("arguments", || {}, arguments::run),
     ("config", || {}, config::run),
     ("guest_result", || {}, guest_result::run),
