@@ -23,10 +23,12 @@ use corral::app::{App, NativeMode};
 use corral::registry::{Lookup, ToolOutput};
 use serde_json::json;
 
-/// Two copies of the conformance component, as `a` and `b`.
-const COMPONENTS: &str = "[[component]]\nname = \"a\"\npath = \"builtin:conformance\"\n\n[[component]]\nname = \"b\"\npath = \"builtin:conformance\"\n";
-const A: &str = "a_test_simple_text";
-const B: &str = "b_test_simple_text";
+/// Two copies of the bundled `text` component, as `a` and `b` (the
+/// conformance component, smaller, cannot be loaded twice: its resources'
+/// URIs are under no namespace, so only one copy may serve them).
+const COMPONENTS: &str = "[[component]]\nname = \"a\"\npath = \"builtin:text\"\n\n[[component]]\nname = \"b\"\npath = \"builtin:text\"\n";
+const A: &str = "a_sha256";
+const B: &str = "b_sha256";
 
 type Loaded = Arc<App>;
 
@@ -72,7 +74,7 @@ fn load() -> Loaded {
 /// One call of `tool`, resolved and run as the doors do; whether it succeeded.
 async fn call(app: &App, tool: &str) -> bool {
     let Lookup::Found(entry) = app.registry.lookup(tool) else { return false };
-    let done = entry.call(json!({}), None, false).await;
+    let done = entry.call(json!({ "text": "abc" }), None, false).await;
     matches!(done.output, ToolOutput::Component(ref r) if !r.is_error)
 }
 

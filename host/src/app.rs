@@ -12,6 +12,7 @@
 //! registry's status (and `/readyz`), and the rest serve.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::OnceCell;
 use tokio::task::JoinHandle;
@@ -95,7 +96,8 @@ impl App {
         }));
         let sandbox = Arc::new(sandbox);
         metrics.register_components(config.components.iter().map(|c| c.name.as_str()));
-        let registry = Arc::new(Registry::new());
+        let registry =
+            Arc::new(Registry::new(Duration::from_millis(config.server.load_timeout_ms)));
         let lock = Lock::load(&config.lock_path())?;
         if lock.is_none() && config.server.require_lock {
             return Err(StartError::LockMissing(config.lock_path()));

@@ -288,13 +288,13 @@ impl Failure {
     }
 
     /// The answers a 2026-07-28 request would carry in its `requestState`
-    /// are over the size limit.
-    pub fn state_too_large() -> Self {
+    /// are over its size limit, `limit` bytes.
+    pub fn state_too_large(limit: usize) -> Self {
         Failure::new(
             CallOutcome::ToolError,
             format!(
                 "the answers the call gathered are over the {} KiB request state limit; it was stopped",
-                crate::mcp::asking::MAX_STATE_BYTES >> 10
+                limit >> 10
             ),
         )
     }
@@ -342,12 +342,13 @@ impl Failure {
         )
     }
 
-    /// The tool's component was still loading after `waited`.
-    pub fn still_loading(component: &str, waited: Duration) -> Self {
+    /// The source (a component, a native server) that serves the request
+    /// was still loading after `waited`.
+    pub fn still_loading(source: &str, waited: Duration) -> Self {
         Failure::new(
             CallOutcome::Busy,
             format!(
-                "server busy: component \"{component}\" is still loading after {} ms (queue_timeout_ms); retry shortly",
+                "server busy: \"{source}\" is still loading after {} ms (server.load_timeout_ms); retry shortly",
                 waited.as_millis()
             ),
         )

@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod config;
 pub mod framing;
 pub mod http;
+pub mod local;
 pub mod mcp;
 pub mod metrics;
 pub mod native;

@@ -7,9 +7,7 @@ use anyhow::{Context as _, Result, bail};
 use clap::{Parser, Subcommand, ValueEnum};
 use corral::app::{App, NativeMode};
 use corral::config::{ComponentConfig, Config, DirConfig, DirMode, EnvValue, LimitOverrides};
-use corral::mcp::shapes::CallToolResult;
 use corral::registry::{Lookup, exposed_name};
-use corral::sandbox::GuestEvent;
 
 #[derive(Parser)]
 #[command(name = "corral", version, about = "Run MCP tools as sandboxed WebAssembly components")]
@@ -144,8 +142,13 @@ struct GrantArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // A server logs its calls (the audit lines) by default; the one-shot
-    // commands only warnings. RUST_LOG overrides both.
-    let default_filter = if matches!(cli.command, Command::Serve { .. }) { "info" } else { "warn" };
+    // commands only warnings, and `call` what the guest wrote to stdout and
+    // stderr. RUST_LOG overrides them.
+    let default_filter = match cli.command {
+        Command::Serve { .. } => "info",
+        Command::Call { .. } => "warn,corral::guest=debug",
+        _ => "warn",
+    };
     init_logging(cli.log_format, default_filter);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
@@ -409,65 +412,68 @@ async fn call(
         config.components[0].namespace.clone().unwrap_or_else(|| config.components[0].name.clone());
     let app = load(&config).await?;
     let exposed = exposed_name(&namespace, tool);
-    let found = app.registry.lookup(&exposed);
-    if let Lookup::Quarantined(reason) = &found {
-        bail!("tool {exposed:?} is quarantined, not served: {reason}");
-    }
-    let Lookup::Found(entry) = found else {
+    if let Lookup::Unknown = app.registry.lookup(&exposed) {
         let known: Vec<String> =
             app.registry.catalog().tools().map(|t| t.remote.to_string()).collect();
         bail!("component {component:?} has no tool {tool:?} (its tools: {})", known.join(", "));
-    };
-
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let printer = tokio::spawn(async move {
-        while let Some(event) = rx.recv().await {
-            match event {
-                GuestEvent::Log { level, message } => eprintln!("[{}] {message}", level.as_str()),
-                GuestEvent::Progress { done, total, message } => eprintln!(
-                    "[progress] {done}{} {}",
-                    total.map(|t| format!("/{t}")).unwrap_or_default(),
-                    message.unwrap_or_default()
-                ),
-                // There is no client to ask on the command line.
-                GuestEvent::Ask { request, reply } => {
-                    eprintln!("[ask] {} (no client to ask: answered unsupported)", request.method);
-                    let capability = corral::sandbox::Capability::from_name(request.capability);
-                    let _ = reply.send(Err(match capability {
-                        Some(capability) => corral::sandbox::AskError::Unsupported(capability),
-                        None => corral::sandbox::AskError::Failed("no client to ask".into()),
-                    }));
-                }
-                GuestEvent::ResourceUpdated { uri } => eprintln!("[resource updated] {uri}"),
-            }
-        }
-    });
-    let done = match entry.input.check(&entry.name, &arguments) {
-        Ok(()) => entry.call(arguments, Some(tx), true).await,
-        Err(message) => {
-            drop(tx);
-            corral::registry::FinishedCall::failed(corral::call::Failure::invalid_arguments(
-                message,
-            ))
-        }
-    };
-    let _ = printer.await;
-    for (stream, bytes) in [("stdout", &done.stdio.stdout), ("stderr", &done.stdio.stderr)] {
-        if !bytes.is_empty() {
-            eprintln!("[{stream}] {}", String::from_utf8_lossy(bytes).trim_end());
-        }
     }
-    tracing::info!(
-        tool,
-        outcome = done.outcome.as_str(),
-        fuel = done.fuel,
-        elapsed_us = done.elapsed.as_micros() as u64,
-        "call finished"
-    );
-    let result = serde_json::to_value(CallToolResult { output: &done.output, stateless: None })?;
+    // The call goes through the MCP core as a desktop client's does.
+    let params = serde_json::json!({
+        "name": exposed,
+        "arguments": arguments,
+        "_meta": { "progressToken": 1 },
+    });
+    let result = corral::local::session(
+        &app,
+        &config.server,
+        serde_json::json!({}),
+        |mut session| async move { session.request("tools/call", params, &mut Terminal).await },
+    )
+    .await?;
     println!("{}", serde_json::to_string_pretty(&result)?);
     let is_error = result.get("isError") == Some(&serde_json::Value::Bool(true));
     Ok(if is_error { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// What a call tells the terminal while it runs: its log and progress
+/// messages on stderr. It declares no client capability, so a tool that
+/// asks a question is told the client cannot answer.
+struct Terminal;
+
+impl corral::local::Listener for Terminal {
+    fn notification(&mut self, method: &str, params: &serde_json::Value) {
+        let text = |key: &str| params.get(key).and_then(serde_json::Value::as_str);
+        match method {
+            "notifications/message" => {
+                let data = match &params["data"] {
+                    serde_json::Value::String(text) => text.clone(),
+                    other => other.to_string(),
+                };
+                eprintln!("[{}] {data}", text("level").unwrap_or("info"));
+            }
+            "notifications/progress" => eprintln!(
+                "[progress] {}{} {}",
+                params["progress"],
+                params.get("total").map(|t| format!("/{t}")).unwrap_or_default(),
+                text("message").unwrap_or_default()
+            ),
+            "notifications/resources/updated" => {
+                eprintln!("[resource updated] {}", text("uri").unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        _params: &serde_json::Value,
+    ) -> Result<serde_json::Value, serde_json::Value> {
+        eprintln!("[ask] {method} (no client to ask: answered unsupported)");
+        Err(
+            serde_json::json!({ "code": -32601, "message": "no client to ask on the command line" }),
+        )
+    }
 }
 
 async fn check(config: &Config) -> Result<()> {

@@ -45,7 +45,7 @@ pub const MAX_RESULTS: u32 = 50;
 /// every component (so none can take the name). `results` is the number
 /// of results a search returns when the caller does not say.
 pub fn install(registry: &Arc<Registry>, results: u32) {
-    let id = registry.add_source(SOURCE, SourceKind::Host, Duration::ZERO);
+    let id = registry.add_source(SOURCE, SourceKind::Host);
     let backend = Arc::new(SearchBackend {
         registry: Arc::downgrade(registry),
         default_results: results,

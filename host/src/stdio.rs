@@ -31,7 +31,7 @@ use tokio::task::JoinSet;
 use crate::app::App;
 use crate::config::ServerConfig;
 use crate::framing::{LineError, LineReader, write_line};
-use crate::mcp::{Answer, Connection, Door, Exchange, McpError, Outgoing, Reply, Stream};
+use crate::mcp::{Answer, Connection, Door, Exchange, McpError, Outgoing, Reply, Revision, Stream};
 
 /// Serves MCP on `input` and `output` until `input` ends or `stop`
 /// resolves. Errors are those of writing `output` (the client is gone).
@@ -87,7 +87,7 @@ where
         let message = match crate::mcp::jsonrpc::parse(line) {
             Ok(message) => message,
             Err((error, id)) => {
-                let _ = lines.send(Answer::error(id.as_ref(), error, true).body);
+                let _ = lines.send(Answer::error(id.as_ref(), error, Revision::Stateless).body);
                 continue;
             }
         };

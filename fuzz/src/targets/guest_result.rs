@@ -7,7 +7,8 @@
 //! structured content exactly as the guest wrote it.
 
 use arbitrary::Arbitrary;
-use corral::mcp::shapes::{CallToolResult, Stateless};
+use corral::mcp::Revision;
+use corral::mcp::shapes::CallToolResult;
 use corral::registry::ToolOutput;
 use corral::sandbox::component::check_result;
 use corral::sandbox::types::{
@@ -80,8 +81,8 @@ pub fn run(data: &[u8]) {
         Ok(result) => ToolOutput::Component(result),
         Err(failure) => ToolOutput::Failure(failure),
     };
-    let stateless = input.stateless.then_some(Stateless { cache: None });
-    let text = serde_json::to_string(&CallToolResult { output: &output, stateless })
+    let revision = if input.stateless { Revision::Stateless } else { Revision::Session };
+    let text = serde_json::to_string(&CallToolResult { output: &output, revision })
         .expect("a result always serializes");
     let written: Value = serde_json::from_str(&text).expect("the result is JSON");
     let content = written["content"].as_array().expect("content is an array");

@@ -38,7 +38,7 @@
 //! `[oci]` and `[[component]]` in this module, `[server]` in [`server`] and
 //! `[[native]]` in [`native`]. The transports and backends read these
 //! types; this module imports none of them (an `oci://` path is parsed
-//! into [`crate::oci::OciReference`] here, so a malformed one stops the
+//! into [`crate::oci::reference::OciReference`] here, so a malformed one stops the
 //! load).
 
 pub mod cluster;
@@ -277,7 +277,7 @@ pub enum ComponentSource {
     /// A file, resolved against the config file's directory.
     File(PathBuf),
     /// A component in an OCI registry (`oci://...`).
-    Oci(crate::oci::OciReference),
+    Oci(crate::oci::reference::OciReference),
 }
 
 impl ComponentConfig {
@@ -288,7 +288,7 @@ impl ComponentConfig {
         if let Some(name) = text.strip_prefix(BUILTIN_PREFIX) {
             return Ok(ComponentSource::Builtin(name.to_owned()));
         }
-        if text.starts_with(crate::oci::OCI_PREFIX) {
+        if text.starts_with(crate::oci::reference::OCI_PREFIX) {
             return text.parse().map(ComponentSource::Oci).map_err(|err: String| {
                 ConfigError::invalid(format!("component {:?}: path", self.name), err)
             });

@@ -16,6 +16,7 @@
 //! max_calls_in_flight = 128
 //! max_connections = 1024                   # then 503 + Retry-After, connection closed
 //! header_timeout_ms = 30000                # a request's headers must arrive within it
+//! load_timeout_ms = 60000                  # how long a request waits for a source still starting
 //!
 //! lock_file = "corral.lock"                # pinned tool definitions (default: beside the config)
 //! require_lock = false                     # true: no lock file is an error
@@ -139,6 +140,16 @@ pub struct ServerConfig {
     /// streams whatever the TTL. Default: 60000.
     #[serde(default = "defaults::cache_ttl_ms")]
     pub cache_ttl_ms: u64,
+    /// The longest a request waits for a source that is still starting (a
+    /// component compiling, a native server starting), in milliseconds: a
+    /// list (`tools/list` and the others, `search_tools`) waits for every
+    /// source, a call for the one that serves its name. At the limit a list
+    /// answers without what has not loaded (and is not cacheable), a call
+    /// ends `busy` naming what is still loading. A warm compile cache loads
+    /// a component in milliseconds; a cold one can take tens of seconds.
+    /// Default: 60000.
+    #[serde(default = "defaults::load_timeout_ms")]
+    pub load_timeout_ms: u64,
     /// The longest a 2025-11-25 client may take to answer one question a
     /// tool asks it (elicitation, sampling, roots), in milliseconds; the
     /// call's own time limit (`timeout_ms`) bounds it too, so a tool that
@@ -246,6 +257,9 @@ mod defaults {
     pub(super) fn input_timeout_ms() -> u64 {
         300_000
     }
+    pub(super) fn load_timeout_ms() -> u64 {
+        60_000
+    }
     pub(super) fn max_input_rounds() -> u32 {
         8
     }
@@ -279,6 +293,7 @@ impl Default for ServerConfig {
             legacy_sessions: defaults::legacy_sessions(),
             cache_ttl_ms: defaults::cache_ttl_ms(),
             input_timeout_ms: defaults::input_timeout_ms(),
+            load_timeout_ms: defaults::load_timeout_ms(),
             max_input_rounds: defaults::max_input_rounds(),
             lock_file: None,
             require_lock: false,
@@ -310,7 +325,7 @@ impl ServerConfig {
     }
 
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let ranges: [(&'static str, u64, u64, u64); 14] = [
+        let ranges: [(&'static str, u64, u64, u64); 15] = [
             ("max_body_kib", self.max_body_kib, 1, 1024 * 1024),
             ("max_calls_in_flight", self.max_calls_in_flight.into(), 1, 100_000),
             ("max_sessions", self.max_sessions.into(), 1, 1_000_000),
@@ -323,6 +338,7 @@ impl ServerConfig {
             ("sse_keepalive_secs", self.sse_keepalive_secs, 1, 3600),
             ("cache_ttl_ms", self.cache_ttl_ms, 0, 24 * 3600 * 1000),
             ("input_timeout_ms", self.input_timeout_ms, 1, 24 * 3600 * 1000),
+            ("load_timeout_ms", self.load_timeout_ms, 0, 3600 * 1000),
             ("max_input_rounds", self.max_input_rounds.into(), 1, 100),
             (
                 "tool_search_results",

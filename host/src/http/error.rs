@@ -24,7 +24,7 @@ use hyper::header::{self, HeaderValue};
 use serde_json::json;
 
 use super::{Response, json_response};
-use crate::mcp::McpError;
+use crate::mcp::{McpError, Revision};
 
 /// Why the door refused a request before the MCP core saw it.
 #[derive(Debug, thiserror::Error)]
@@ -97,8 +97,9 @@ fn retry_after_secs(wait: Duration) -> u64 {
 /// Implementation-defined server error: the transport refused the request.
 const TRANSPORT: i64 = -32000;
 
-/// The HTTP status of an MCP error response, by the generation it answers.
-pub fn status_of(error: &McpError, stateless: bool) -> StatusCode {
+/// The HTTP status of an MCP error response, by the revision it answers.
+pub fn status_of(error: &McpError, revision: Revision) -> StatusCode {
+    let stateless = revision == Revision::Stateless;
     match error {
         McpError::Parse(_) | McpError::BatchNotSupported | McpError::InvalidRequest(_) => {
             StatusCode::BAD_REQUEST
@@ -150,7 +151,7 @@ impl HttpError {
             HttpError::BodyTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, TRANSPORT),
             HttpError::BodyRead(_) => (StatusCode::BAD_REQUEST, TRANSPORT),
             HttpError::TooManyConnections(_) => (StatusCode::SERVICE_UNAVAILABLE, TRANSPORT),
-            HttpError::Session(error) => (status_of(error, false), error.code()),
+            HttpError::Session(error) => (status_of(error, Revision::Session), error.code()),
         }
     }
 
@@ -201,14 +202,15 @@ mod tests {
     #[test]
     fn a_stateless_method_not_found_is_404_and_a_session_one_200() {
         let error = McpError::MethodNotFound("x".into());
-        assert_eq!(status_of(&error, true), StatusCode::NOT_FOUND);
-        assert_eq!(status_of(&error, false), StatusCode::OK);
+        assert_eq!(status_of(&error, Revision::Stateless), StatusCode::NOT_FOUND);
+        assert_eq!(status_of(&error, Revision::Session), StatusCode::OK);
     }
 
     #[test]
     fn header_and_version_refusals_are_400() {
-        assert_eq!(status_of(&McpError::HeaderMismatch("x".into()), true), StatusCode::BAD_REQUEST);
+        let mismatch = McpError::HeaderMismatch("x".into());
+        assert_eq!(status_of(&mismatch, Revision::Stateless), StatusCode::BAD_REQUEST);
         let unsupported = McpError::UnsupportedVersion { requested: "v".into() };
-        assert_eq!(status_of(&unsupported, true), StatusCode::BAD_REQUEST);
+        assert_eq!(status_of(&unsupported, Revision::Stateless), StatusCode::BAD_REQUEST);
     }
 }

@@ -63,7 +63,7 @@ use self::auth::{AuthFailure, BearerTokens, TokenFileError};
 pub use self::error::HttpError;
 use crate::app::{App, NativeMode, StartError};
 use crate::config::{Config, ServerConfig};
-use crate::mcp::{Answer, Door, Exchange, HttpFacts, Outgoing, Reply, Stream};
+use crate::mcp::{Answer, Door, Exchange, HttpFacts, Outgoing, Reply, Revision, Stream};
 use crate::metrics;
 use crate::registry::{SourceKind, SourceState};
 
@@ -511,8 +511,9 @@ async fn post<B: RequestBody>(
     let message = match crate::mcp::jsonrpc::parse(&body.to_bytes()) {
         Ok(message) => message,
         Err((error, id)) => {
-            let stateless = facts.session_id.is_none();
-            return Ok(answer_response(Answer::error(id.as_ref(), error, stateless)));
+            let revision =
+                if facts.session_id.is_none() { Revision::Stateless } else { Revision::Session };
+            return Ok(answer_response(Answer::error(id.as_ref(), error, revision)));
         }
     };
     let reply = door.app.mcp.handle(message, Exchange { client, door: Door::Http(&facts) });
@@ -651,7 +652,7 @@ pub(crate) fn json_response(status: StatusCode, body: impl Into<Bytes>) -> Respo
 /// The response for an MCP answer: its status, its session header.
 fn answer_response(answer: Answer) -> Response {
     let status = match &answer.error {
-        Some(error) => error::status_of(error, answer.stateless),
+        Some(error) => error::status_of(error, answer.revision),
         None => StatusCode::OK,
     };
     let mut response = json_response(status, answer.body);

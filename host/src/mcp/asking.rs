@@ -161,6 +161,12 @@ pub(super) enum Asker {
 }
 
 impl Asker {
+    /// This asker, leaving one in its place that asks nothing: for when a
+    /// round ends and its questions are read.
+    pub(super) fn take(&mut self) -> Asker {
+        std::mem::replace(self, Asker::Rounds(Rounds::in_task(json!({}), Map::new(), 0, 0)))
+    }
+
     /// Answers (or starts answering) one question of the guest's; `out` is
     /// the request's stream.
     pub(super) fn ask(

@@ -1,14 +1,10 @@
-//! Resources, prompts and completion: the lists, `resources/read`,
-//! `prompts/get`, `completion/complete` and (2025-11-25) resource
-//! subscriptions.
+//! Resources, prompts and completion: `resources/read`, `prompts/get`,
+//! `completion/complete` and (2025-11-25) resource subscriptions.
 //!
-//! A read or a prompt runs like a tool call (see [`super::tools`]): the
-//! target is resolved once (waiting, at most its `queue_timeout_ms`, for a
-//! component still loading that could serve it), it takes a call slot
-//! (`server.max_calls_in_flight`), may be cancelled, its events reach the
-//! client, and its questions are asked through the request's [`Asker`]
-//! (2026-07-28: `input_required`). Unlike a tool call, a failure is a
-//! JSON-RPC error, since these results have no `isError`:
+//! A read, a prompt and a completion are [`Invocation`]s, as a tool call is
+//! ([`super::invocation`] has the steps they share: checks, slot,
+//! cancellation, target, run, accounting). Unlike a tool call, a failure is
+//! a JSON-RPC error, since these results have no `isError`:
 //!
 //! | failure | error |
 //! | --- | --- |
@@ -22,43 +18,21 @@
 //! `corral_operations_total{kind, source, outcome}`, and has an audit line.
 
 use std::sync::Arc;
-use std::time::Instant;
 
 use serde_json::{Map, Value};
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
-use tracing::Instrument as _;
+use tokio::sync::mpsc;
 
-use super::asking::{Asker, RoundEnd};
-use super::jsonrpc::{McpError, RequestId};
-use super::reply::{Answer, Outgoing, Reply, Stream};
-use super::running::{Relay, cancellation, drive};
-use super::server::{LogFloor, McpServer, Origin};
+use super::asking::RoundEnd;
+use super::context::Request;
+use super::invocation::{Cancel, Invocation, Method, drive, log_stdio};
+use super::jsonrpc::McpError;
+use super::reply::{Answer, Outgoing, Reply};
+use super::server::McpServer;
 use super::session::Session;
-use super::shapes::{ListPage, OpResult, Stateless};
-use super::tools::{CallRequest, cursor, log_stdio, next_cursor, progress_token};
+use super::shapes::OpResult;
 use crate::call::{CallOutcome, Failure};
-use crate::metrics::Metrics;
-use crate::registry::{FinishedOp, Lookup, OpOutput, PromptEntry, ResourceTarget, Served};
+use crate::registry::{FinishedOp, OpOutput, PromptEntry, ResourceTarget, Served};
 use crate::sandbox::{CompletionRef, CompletionRequest};
-
-/// The `source` label of an operation nothing served.
-const NO_SOURCE: &str = "_none";
-
-/// Which operation.
-#[derive(Clone, Copy)]
-enum Kind {
-    Read,
-    Prompt,
-}
-
-impl Kind {
-    fn method(self) -> &'static str {
-        match self {
-            Kind::Read => "resources/read",
-            Kind::Prompt => "prompts/get",
-        }
-    }
-}
 
 /// A resolved target.
 enum Target {
@@ -76,73 +50,6 @@ impl Target {
 }
 
 impl McpServer {
-    /// One page of `prompts/list`.
-    pub(super) fn list_prompts(
-        &self,
-        id: &RequestId,
-        params: &Value,
-        stateless: Option<Stateless>,
-    ) -> Result<Answer, McpError> {
-        let after = cursor(params)?;
-        let catalog = self.registry.catalog();
-        let mut prompts = catalog.prompts_from(&after);
-        let page: Vec<_> = prompts.by_ref().take(self.options.page_size).collect();
-        let result = ListPage {
-            key: "prompts",
-            items: page.iter().map(|entry| &*entry.served.definition).collect(),
-            next_cursor: prompts.next().map(|next| next_cursor(&next.name)),
-            stateless: self.list_caching(stateless, &catalog),
-        };
-        Ok(Answer::result(id, &result, stateless.is_some()))
-    }
-
-    /// One page of `resources/list`.
-    pub(super) fn list_resources(
-        &self,
-        id: &RequestId,
-        params: &Value,
-        stateless: Option<Stateless>,
-    ) -> Result<Answer, McpError> {
-        let after = cursor(params)?;
-        let catalog = self.registry.catalog();
-        let mut resources = catalog.resources_from(&after);
-        let page: Vec<_> = resources.by_ref().take(self.options.page_size).collect();
-        let result = ListPage {
-            key: "resources",
-            items: page.iter().map(|entry| &*entry.served.definition).collect(),
-            next_cursor: resources.next().map(|next| next_cursor(&next.uri)),
-            stateless: self.list_caching(stateless, &catalog),
-        };
-        Ok(Answer::result(id, &result, stateless.is_some()))
-    }
-
-    /// One page of `resources/templates/list`; the cursor is a position
-    /// (templates are kept in source order, which decides matching).
-    pub(super) fn list_templates(
-        &self,
-        id: &RequestId,
-        params: &Value,
-        stateless: Option<Stateless>,
-    ) -> Result<Answer, McpError> {
-        let after = cursor(params)?;
-        let start = if after.is_empty() {
-            0
-        } else {
-            after.parse::<usize>().map_err(|_| McpError::InvalidParams("invalid cursor".into()))?
-        };
-        let catalog = self.registry.catalog();
-        let templates = catalog.templates();
-        let end = templates.len().min(start.saturating_add(self.options.page_size));
-        let page = templates.get(start..end).unwrap_or_default();
-        let result = ListPage {
-            key: "resourceTemplates",
-            items: page.iter().map(|entry| &*entry.served.definition).collect(),
-            next_cursor: (end < templates.len()).then(|| next_cursor(&end.to_string())),
-            stateless: self.list_caching(stateless, &catalog),
-        };
-        Ok(Answer::result(id, &result, stateless.is_some()))
-    }
-
     /// `resources/subscribe` of a 2025-11-25 session. Any URI may be
     /// subscribed to (a resource may appear later); updates come when its
     /// source announces them.
@@ -157,19 +64,23 @@ impl McpServer {
     /// the stream that runs it.
     pub(super) fn read_resource(
         self: &Arc<Self>,
-        request: CallRequest<'_>,
+        mut request: Request<'_>,
     ) -> Result<Reply, McpError> {
         let Some(Value::String(uri)) = request.params.get("uri").cloned() else {
             return Err(McpError::InvalidParams("\"uri\" must be a string".into()));
         };
-        self.operation(Kind::Read, request, uri, Map::new())
+        let call = self.begin(&mut request, Method::ReadResource, &uri, &Map::new())?;
+        let server = self.clone();
+        Ok(Reply::stream(request.cancel_on_close(), move |out| async move {
+            server.run_operation(call, Method::ReadResource, uri, Map::new(), out).await;
+        }))
     }
 
     /// `prompts/get`: checks the request, takes its slot, and returns the
     /// stream that runs it.
     pub(super) fn get_prompt(
         self: &Arc<Self>,
-        request: CallRequest<'_>,
+        mut request: Request<'_>,
     ) -> Result<Reply, McpError> {
         let Some(Value::String(name)) = request.params.get("name").cloned() else {
             return Err(McpError::InvalidParams("\"name\" must be a string".into()));
@@ -181,211 +92,122 @@ impl McpServer {
                 return Err(McpError::InvalidParams("\"arguments\" must be an object".into()));
             }
         };
-        self.operation(Kind::Prompt, request, name, arguments)
-    }
-
-    fn operation(
-        self: &Arc<Self>,
-        kind: Kind,
-        request: CallRequest<'_>,
-        target: String,
-        arguments: Map<String, Value>,
-    ) -> Result<Reply, McpError> {
-        let started = Instant::now();
-        let CallRequest { id, params, stateless, logs, canceller, client, origin, asking, .. } =
-            request;
-        let asker = self.asker(asking, &params, kind.method(), &target, &arguments)?;
-        let found = match kind {
-            Kind::Read => match self.registry.lookup_resource(&target) {
-                Lookup::Found(found) => Some(Target::Resource(found)),
-                Lookup::Loading { .. } => None,
-                Lookup::Unknown | Lookup::Quarantined(_) => {
-                    self.metrics.record_operation(
-                        kind.method(),
-                        NO_SOURCE,
-                        CallOutcome::NotFound,
-                        started.elapsed(),
-                    );
-                    return Err(McpError::resource_not_found(&target));
-                }
-            },
-            Kind::Prompt => match self.registry.lookup_prompt(&target) {
-                Lookup::Found(entry) => Some(Target::Prompt(entry)),
-                Lookup::Loading { .. } => None,
-                Lookup::Unknown | Lookup::Quarantined(_) => {
-                    self.metrics.record_operation(
-                        kind.method(),
-                        NO_SOURCE,
-                        CallOutcome::NotFound,
-                        started.elapsed(),
-                    );
-                    return Err(McpError::InvalidParams(format!("unknown prompt: {target}")));
-                }
-            },
-        };
-        let permit = self
-            .calls
-            .clone()
-            .try_acquire_owned()
-            .map_err(|_| McpError::Busy { limit: self.options.max_calls_in_flight })?;
-        let cancel = match &canceller {
-            Some(canceller) => Some(
-                canceller
-                    .in_flight()
-                    .begin(&id)
-                    .map_err(|err| McpError::InvalidRequest(err.to_string()))?,
-            ),
-            None => None,
-        };
-        let cancel_on_drop = stateless.is_some() && canceller.is_none();
-        let guard = OpGuard::new(&self.metrics, kind, permit, client, origin, started);
-        let span = tracing::info_span!(
-            "operation",
-            kind = kind.method(),
-            target = %target,
-            outcome = tracing::field::Empty,
-        );
-        let progress_token = progress_token(&params);
-        let (tx, rx) = mpsc::unbounded_channel();
+        let call = self.begin(&mut request, Method::GetPrompt, &name, &arguments)?;
         let server = self.clone();
-        let op =
-            Operation { kind, target, arguments, found, logs, progress_token, stateless, asker };
-        let task = async move {
-            let response = server.run_operation(&id, op, guard, cancel, &tx, cancel_on_drop).await;
-            if let Some(canceller) = &canceller {
-                canceller.in_flight().end(&id);
-            }
-            if let Some(answer) = response {
-                let _ = tx.send(Outgoing::Response(answer));
-            }
-        }
-        .instrument(span);
-        Ok(Reply::Stream(Stream { messages: rx, task: Box::pin(task), cancel_on_drop }))
+        Ok(Reply::stream(request.cancel_on_close(), move |out| async move {
+            server.run_operation(call, Method::GetPrompt, name, arguments, out).await;
+        }))
     }
 
+    /// Runs a read or a prompt to its answer.
     async fn run_operation(
-        &self,
-        id: &RequestId,
-        op: Operation,
-        mut guard: OpGuard,
-        cancel: Option<oneshot::Receiver<()>>,
-        out: &mpsc::UnboundedSender<Outgoing>,
-        cancel_on_close: bool,
-    ) -> Option<Answer> {
-        let Operation {
-            kind,
-            target,
-            arguments,
-            found,
-            logs,
-            progress_token,
-            stateless,
-            mut asker,
-        } = op;
-        let stateless_flag = stateless.is_some();
-        let cancelled = cancellation(cancel, out, cancel_on_close);
-        tokio::pin!(cancelled);
-        let found = match found {
-            Some(found) => found,
-            None => {
-                let resolved = match kind {
-                    Kind::Read => tokio::select! {
-                        resolved = self.registry.resolve_resource(&target) => resolved.map(Target::Resource),
-                        () = &mut cancelled => return None,
-                    },
-                    Kind::Prompt => tokio::select! {
-                        resolved = self.registry.resolve_prompt(&target) => resolved.map(Target::Prompt),
-                        () = &mut cancelled => return None,
-                    },
-                };
-                match resolved {
-                    Ok(found) => found,
-                    Err(failure) => {
-                        guard.outcome = failure.outcome;
-                        return Some(Answer::error(
-                            Some(id),
-                            op_error(kind, &target, &failure),
-                            stateless_flag,
-                        ));
-                    }
-                }
+        self: Arc<Self>,
+        mut call: Invocation,
+        method: Method,
+        name: String,
+        arguments: Map<String, Value>,
+        out: mpsc::UnboundedSender<Outgoing>,
+    ) {
+        let registry = &self.registry;
+        let resolved = match method {
+            Method::ReadResource => call
+                .resolve(
+                    registry,
+                    &out,
+                    |c| c.lookup_resource(&name),
+                    || Failure::resource_not_found(&name),
+                )
+                .await
+                .map(|found| found.map(Target::Resource)),
+            _ => call
+                .resolve(
+                    registry,
+                    &out,
+                    |c| c.lookup_prompt(&name),
+                    || Failure::unknown_prompt(&name),
+                )
+                .await
+                .map(|found| found.map(Target::Prompt)),
+        };
+        let target = match resolved {
+            Ok(Some(target)) => target,
+            Ok(None) => return,
+            Err(failure) => {
+                let error = op_error(method, &name, &failure);
+                return call.fail(&out, failure.outcome, error);
             }
         };
-        guard.source = found.served().source.to_string();
-        if let Target::Prompt(entry) = &found
+        let served = target.served();
+        call.accounting.resolved(&served.source, &served.source);
+        if let Target::Prompt(entry) = &target
             && let Err(message) = entry.check(&arguments)
         {
-            guard.outcome = CallOutcome::InvalidArguments;
-            return Some(Answer::error(Some(id), McpError::InvalidParams(message), stateless_flag));
+            return call.fail(
+                &out,
+                CallOutcome::InvalidArguments,
+                McpError::InvalidParams(message),
+            );
         }
         let (events_tx, events) = mpsc::unbounded_channel();
-        let backend = found.served().backend().clone();
-        let running = match &found {
-            Target::Resource(_) => backend.read_resource(&target, Some(events_tx)),
+        let backend = served.backend().clone();
+        let running = match &target {
+            Target::Resource(_) => backend.read_resource(&name, Some(events_tx)),
             Target::Prompt(entry) => backend.get_prompt(&entry.remote, arguments, Some(events_tx)),
         };
-        let source = found.served().source.clone();
-        let mut relay = Relay {
-            logs: &logs,
-            logger: &target,
-            progress_token: progress_token.as_ref(),
-            out,
-            asker: &mut asker,
-            source: &source,
-            registry: &self.registry,
+        let (mut relay, cancel) = call.split(&name, &served.source, registry, &out);
+        let Some(done) = drive(running, events, &mut relay, cancel.cancelled(&out)).await else {
+            return;
         };
-        let done = drive(running, events, &mut relay, cancelled).await?;
-        log_stdio(&target, &done);
-        let (outcome, answer) = self.conclude_op(id, kind, &target, done, asker, stateless);
-        guard.outcome = outcome;
-        Some(answer)
+        log_stdio(&name, &done);
+        self.conclude_op(call, &out, method, &name, done);
     }
 
-    /// The answer to a finished read or prompt.
+    /// Answers a finished read or prompt.
     fn conclude_op(
         &self,
-        id: &RequestId,
-        kind: Kind,
+        mut call: Invocation,
+        out: &mpsc::UnboundedSender<Outgoing>,
+        method: Method,
         target: &str,
         done: FinishedOp,
-        asker: Asker,
-        stateless: Option<Stateless>,
-    ) -> (CallOutcome, Answer) {
-        let is_stateless = stateless.is_some();
+    ) {
+        let revision = call.revision;
         // A call the host stopped reports that; its questions are dropped.
-        if let Asker::Rounds(rounds) = asker
+        if let super::asking::Asker::Rounds(rounds) = call.asker.take()
             && !done.outcome.stopped()
         {
             let failure = match rounds.end(&self.state_key) {
                 RoundEnd::Complete => None,
                 RoundEnd::InputRequired(result) => {
-                    return (CallOutcome::InputRequired, Answer::result(id, &*result, true));
+                    call.accounting.outcome = CallOutcome::InputRequired;
+                    let answer = Answer::result(&call.id, &*result, revision);
+                    return call.answer(out, answer);
                 }
                 RoundEnd::TooManyRounds(max) => Some(Failure::too_many_rounds(max)),
-                RoundEnd::StateTooLarge => Some(Failure::state_too_large()),
+                RoundEnd::StateTooLarge => {
+                    Some(Failure::state_too_large(super::asking::MAX_STATE_BYTES))
+                }
             };
             if let Some(failure) = failure {
-                let error = op_error(kind, target, &failure);
-                return (failure.outcome, Answer::error(Some(id), error, is_stateless));
+                return call.fail(out, failure.outcome, op_error(method, target, &failure));
             }
         }
         match &done.output {
-            OpOutput::Failure(failure) => (
-                done.outcome,
-                Answer::error(Some(id), op_error(kind, target, failure), is_stateless),
-            ),
+            OpOutput::Failure(failure) => {
+                call.fail(out, done.outcome, op_error(method, target, failure));
+            }
             output => {
                 // A resource's contents come from a fresh instance on every
                 // read and the host cannot know how long they stay true:
                 // 2026-07-28 requires a TTL, and 0 says not to reuse them.
-                let stateless = match kind {
-                    Kind::Read => {
-                        stateless.map(|_| Stateless { cache: Some((0, self.options.cache_scope)) })
-                    }
-                    Kind::Prompt => stateless,
+                let caching = match method {
+                    Method::ReadResource => Some((0, self.options.cache_scope)),
+                    _ => None,
                 };
-                let result = OpResult { output, stateless };
-                (done.outcome, Answer::result(id, &result, is_stateless))
+                call.accounting.outcome = done.outcome;
+                let answer =
+                    Answer::result(&call.id, &OpResult { output, revision, caching }, revision);
+                call.answer(out, answer);
             }
         }
     }
@@ -393,55 +215,35 @@ impl McpServer {
     /// `completion/complete`: suggestions from the source of the prompt or
     /// resource template; none (an empty list) when the source does not
     /// complete.
-    pub(super) fn complete(
-        self: &Arc<Self>,
-        id: &RequestId,
-        params: &Value,
-        stateless: Option<Stateless>,
-    ) -> Reply {
-        let started = Instant::now();
-        let request = match self.completion_request(params) {
-            Ok(request) => request,
-            Err(error) => {
-                self.metrics.record_operation(
-                    "completion/complete",
-                    NO_SOURCE,
-                    CallOutcome::InvalidArguments,
-                    started.elapsed(),
-                );
-                return Reply::Answer(Answer::error(Some(id), error, stateless.is_some()));
-            }
-        };
-        let Some((served, request)) = request else {
+    pub(super) fn complete(self: &Arc<Self>, mut request: Request<'_>) -> Result<Reply, McpError> {
+        let revision = request.revision;
+        let Some((served, completion)) = self.completion_request(&request.params)? else {
             let empty = OpOutput::Completion(Default::default());
-            let result = OpResult { output: &empty, stateless };
-            return Reply::Answer(Answer::result(id, &result, stateless.is_some()));
+            let result = OpResult { output: &empty, revision, caching: None };
+            return Ok(Reply::Answer(Answer::result(&request.id, &result, revision)));
         };
-        let Ok(permit) = self.calls.clone().try_acquire_owned() else {
-            let error = McpError::Busy { limit: self.options.max_calls_in_flight };
-            return Reply::Answer(Answer::error(Some(id), error, stateless.is_some()));
+        let target = match &completion.reference {
+            CompletionRef::Prompt(name) | CompletionRef::ResourceTemplate(name) => name.clone(),
         };
-        let (tx, rx) = mpsc::unbounded_channel();
-        let (server, id) = (self.clone(), id.clone());
-        let task = async move {
-            let done = served.backend().complete(request).await;
-            drop(permit);
-            server.metrics.record_operation(
-                "completion/complete",
-                &served.source,
-                done.outcome,
-                started.elapsed(),
-            );
-            let answer = match &done.output {
+        let mut call = self.begin(&mut request, Method::Complete, &target, &Map::new())?;
+        call.accounting.resolved(&served.source, &served.source);
+        // A completion asks nothing and is not cancelled: it is quick.
+        call.cancel = Cancel::never();
+        Ok(Reply::stream(true, move |out| async move {
+            let done = served.backend.complete(completion).await;
+            match &done.output {
                 OpOutput::Failure(failure) => {
                     let error = McpError::Internal(failure.message.clone());
-                    Answer::error(Some(&id), error, stateless.is_some())
+                    call.fail(&out, done.outcome, error);
                 }
-                output => Answer::result(&id, &OpResult { output, stateless }, stateless.is_some()),
-            };
-            let _ = tx.send(Outgoing::Response(answer));
-        };
-        Reply::Stream(Stream { messages: rx, task: Box::pin(task), cancel_on_drop: true })
+                output => {
+                    call.accounting.outcome = done.outcome;
+                    let result = OpResult { output, revision, caching: None };
+                    let answer = Answer::result(&call.id, &result, revision);
+                    call.answer(&out, answer);
+                }
+            }
+        }))
     }
 
     /// What a `completion/complete` request asks, and who answers it;
@@ -513,37 +315,18 @@ struct ServedRef {
     backend: Arc<dyn crate::registry::Backend>,
 }
 
-impl ServedRef {
-    fn backend(&self) -> &Arc<dyn crate::registry::Backend> {
-        &self.backend
-    }
-}
-
 impl From<&Served> for ServedRef {
     fn from(served: &Served) -> Self {
         ServedRef { source: served.source.clone(), backend: served.backend().clone() }
     }
 }
 
-/// A read or prompt that passed the protocol checks.
-struct Operation {
-    kind: Kind,
-    target: String,
-    arguments: Map<String, Value>,
-    /// `None` while its component loads.
-    found: Option<Target>,
-    logs: LogFloor,
-    progress_token: Option<Value>,
-    stateless: Option<Stateless>,
-    asker: Asker,
-}
-
 /// The JSON-RPC error for a read or prompt that failed.
-fn op_error(kind: Kind, target: &str, failure: &Failure) -> McpError {
+fn op_error(method: Method, target: &str, failure: &Failure) -> McpError {
     match failure.outcome {
-        CallOutcome::NotFound => match kind {
-            Kind::Read => McpError::resource_not_found(target),
-            Kind::Prompt => McpError::InvalidParams(failure.message.clone()),
+        CallOutcome::NotFound => match method {
+            Method::ReadResource => McpError::resource_not_found(target),
+            _ => McpError::InvalidParams(failure.message.clone()),
         },
         CallOutcome::InvalidArguments | CallOutcome::UnknownTool => {
             McpError::InvalidParams(failure.message.clone())
@@ -554,60 +337,5 @@ fn op_error(kind: Kind, target: &str, failure: &Failure) -> McpError {
         },
         CallOutcome::Busy => McpError::Unavailable(failure.message.clone()),
         _ => McpError::Internal(failure.message.clone()),
-    }
-}
-
-/// Accounts for one read or prompt however it ends; one dropped before
-/// it sets an outcome counts as `cancelled`.
-struct OpGuard {
-    metrics: Arc<Metrics>,
-    kind: Kind,
-    source: String,
-    outcome: CallOutcome,
-    _permit: OwnedSemaphorePermit,
-    client: Arc<str>,
-    origin: Origin,
-    started: Instant,
-}
-
-impl OpGuard {
-    fn new(
-        metrics: &Arc<Metrics>,
-        kind: Kind,
-        permit: OwnedSemaphorePermit,
-        client: Arc<str>,
-        origin: Origin,
-        started: Instant,
-    ) -> OpGuard {
-        metrics.calls_in_flight().inc();
-        OpGuard {
-            metrics: metrics.clone(),
-            kind,
-            source: NO_SOURCE.to_owned(),
-            outcome: CallOutcome::Cancelled,
-            _permit: permit,
-            client,
-            origin,
-            started,
-        }
-    }
-}
-
-impl Drop for OpGuard {
-    fn drop(&mut self) {
-        let wall = self.started.elapsed();
-        self.metrics.calls_in_flight().dec();
-        self.metrics.record_operation(self.kind.method(), &self.source, self.outcome, wall);
-        tracing::Span::current().record("outcome", self.outcome.as_str());
-        tracing::info!(
-            target: "corral::audit",
-            operation = self.kind.method(),
-            source = %self.source,
-            outcome = self.outcome.as_str(),
-            duration_ms = wall.as_secs_f64() * 1e3,
-            session = %self.origin,
-            client = %self.client,
-            "operation"
-        );
     }
 }

@@ -19,6 +19,19 @@
 use serde::Serialize;
 use serde_json::value::RawValue;
 
+/// Which generation of the protocol serves a request: decided once, when
+/// the request is routed ([`super::server`]), and carried with it, so that
+/// a `match` on it shows every place the generations differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revision {
+    /// 2025-11-25 and the session revisions before it ([`SESSION_VERSIONS`]):
+    /// `initialize` starts a session that later requests name.
+    Session,
+    /// 2026-07-28 ([`STATELESS_VERSIONS`]): every request carries its own
+    /// envelope; results say `resultType` and name the server in `_meta`.
+    Stateless,
+}
+
 /// The revisions served per request, without a session.
 pub const STATELESS_VERSIONS: [&str; 1] = ["2026-07-28"];
 

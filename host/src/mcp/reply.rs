@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 
 use super::jsonrpc::{self, McpError, RequestId};
+use super::protocol::Revision;
 use super::session::Session;
 
 /// A message for the client while a request is answered.
@@ -30,9 +31,9 @@ pub struct Answer {
     pub body: Bytes,
     /// The error it carries, for the transport's status code.
     pub error: Option<McpError>,
-    /// Whether it answers a 2026-07-28 request (whose errors have HTTP
-    /// statuses of their own).
-    pub stateless: bool,
+    /// The revision of the request it answers (a 2026-07-28 error has an
+    /// HTTP status of its own).
+    pub revision: Revision,
     /// The session `initialize` started over HTTP, to name in `Mcp-Session-Id`.
     pub session: Option<Arc<Session>>,
 }
@@ -48,17 +49,18 @@ impl std::fmt::Debug for Answer {
 }
 
 impl Answer {
+    /// The response carrying `result`.
     pub(super) fn result<R: Serialize + ?Sized>(
         id: &RequestId,
         result: &R,
-        stateless: bool,
+        revision: Revision,
     ) -> Answer {
-        Answer { body: jsonrpc::result_response(id, result), error: None, stateless, session: None }
+        Answer { body: jsonrpc::result_response(id, result), error: None, revision, session: None }
     }
 
     /// The error response to a request (`id` when it could be read).
-    pub fn error(id: Option<&RequestId>, error: McpError, stateless: bool) -> Answer {
-        Answer { body: error.to_response(id), error: Some(error), stateless, session: None }
+    pub fn error(id: Option<&RequestId>, error: McpError, revision: Revision) -> Answer {
+        Answer { body: error.to_response(id), error: Some(error), revision, session: None }
     }
 }
 
@@ -80,6 +82,23 @@ pub struct Stream {
     /// response stream is how a request is cancelled); `false` spawns it to
     /// finish anyway (2025-11-25: a disconnect is not a cancellation).
     pub cancel_on_drop: bool,
+}
+
+impl Reply {
+    /// A stream answering one request: `work` runs with the stream's
+    /// sender and ends by sending the response (or, cancelled, sends
+    /// nothing). `cancel_on_drop`: see [`Stream::cancel_on_drop`].
+    pub fn stream<F>(
+        cancel_on_drop: bool,
+        work: impl FnOnce(mpsc::UnboundedSender<Outgoing>) -> F,
+    ) -> Reply
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = work(tx);
+        Reply::Stream(Stream { messages: rx, task: Box::pin(task), cancel_on_drop })
+    }
 }
 
 /// How a message is answered.

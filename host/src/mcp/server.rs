@@ -42,17 +42,20 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, broadcast, mpsc, watch};
 
 use super::asking::StateKey;
+use super::changes::Change;
+use super::context::{AskVia, Caller, Canceller, LogFloor, Origin, Request};
 use super::envelope;
 use super::exchange::{Connection, Door, Exchange, HttpFacts};
 use super::jsonrpc::{self, Incoming, McpError, RequestId};
-use super::protocol::{self, CacheScope};
+use super::protocol::{self, CacheScope, Revision};
 use super::reply::{Answer, Outgoing, Reply, Stream};
-use super::running::AskVia;
-use super::session::{InFlight, Session, Sessions};
-use super::shapes::Stateless;
+use super::session::{Session, Sessions};
+use super::shapes::Caching;
+use super::shared_sessions::SharedSessions;
+use super::tasks::running::Running;
 use crate::config::ServerConfig;
 use crate::metrics::Metrics;
-use crate::registry::Registry;
+use crate::registry::{Catalog, Registry};
 
 /// Knobs of the protocol layer, from the `[server]` table.
 #[derive(Debug, Clone)]
@@ -75,6 +78,8 @@ pub struct McpOptions {
     pub cache_scope: CacheScope,
     /// The longest wait for a 2025-11-25 client's answer to one question.
     pub input_timeout: Duration,
+    /// The longest a request waits for a source still loading.
+    pub load_timeout: Duration,
     /// The most rounds of questions of one 2026-07-28 request.
     pub max_input_rounds: u32,
     /// Search mode: `tools/list` shows `search_tools` and these tools only.
@@ -107,6 +112,7 @@ impl McpOptions {
                 CacheScope::Public
             },
             input_timeout: Duration::from_millis(server.input_timeout_ms),
+            load_timeout: Duration::from_millis(server.load_timeout_ms),
             max_input_rounds: server.max_input_rounds,
             tool_search: server.tool_search.then(|| server.tool_search_listed.clone().into()),
         }
@@ -116,107 +122,6 @@ impl McpOptions {
 impl Default for McpOptions {
     fn default() -> Self {
         McpOptions::from_config(&ServerConfig::default(), &Default::default())
-    }
-}
-
-/// A change clients may subscribe to.
-#[derive(Debug, Clone)]
-pub(super) enum Change {
-    /// The tool list changed.
-    ToolsListChanged,
-    /// The resource or resource template list changed.
-    ResourcesListChanged,
-    /// The prompt list changed.
-    PromptsListChanged,
-    /// The resource at this URI changed.
-    ResourceUpdated(Arc<str>),
-    /// A task changed: its owner's 2025-11-25 session stream, or its
-    /// listeners (2026-07-28), hear it.
-    Task(Arc<crate::tasks::Task>),
-}
-
-impl Change {
-    /// The notification's method.
-    pub(super) fn method(&self) -> &'static str {
-        match self {
-            Change::ToolsListChanged => "notifications/tools/list_changed",
-            Change::ResourcesListChanged => "notifications/resources/list_changed",
-            Change::PromptsListChanged => "notifications/prompts/list_changed",
-            Change::ResourceUpdated(_) => "notifications/resources/updated",
-            Change::Task(task) if task.stateless => "notifications/tasks",
-            Change::Task(_) => "notifications/tasks/status",
-        }
-    }
-
-    /// The notification's params, `extra` members added.
-    pub(super) fn params(&self, extra: Option<(&str, Value)>) -> Value {
-        let mut params = match self {
-            Change::ResourceUpdated(uri) => json!({ "uri": &**uri }),
-            Change::Task(task) => super::tasks::status_params(task),
-            _ => json!({}),
-        };
-        if let Some((key, value)) = extra {
-            params[key] = value;
-        }
-        params
-    }
-}
-
-/// Where a request registers so that `notifications/cancelled` can stop it.
-#[derive(Clone)]
-pub(super) enum Canceller {
-    /// An HTTP session's requests.
-    Session(Arc<Session>),
-    /// A stdio connection's requests.
-    Connection(Arc<Connection>),
-}
-
-impl Canceller {
-    pub(super) fn in_flight(&self) -> &InFlight {
-        match self {
-            Canceller::Session(session) => session.in_flight(),
-            Canceller::Connection(connection) => connection.in_flight(),
-        }
-    }
-}
-
-/// Whose call it is, for its audit line and span: the session's id, `-`
-/// for a 2026-07-28 request over HTTP, `stdio` on stdio.
-#[derive(Clone)]
-pub(super) enum Origin {
-    /// A 2025-11-25 session (over stdio its id is empty).
-    Session(Arc<Session>),
-    /// A 2026-07-28 request over HTTP.
-    Http,
-    /// A request on the stdio connection.
-    Stdio,
-}
-
-impl std::fmt::Display for Origin {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Origin::Session(session) if !session.id().is_empty() => f.write_str(session.id()),
-            Origin::Http => f.write_str("-"),
-            Origin::Session(_) | Origin::Stdio => f.write_str("stdio"),
-        }
-    }
-}
-
-/// Which log messages a request's client gets.
-#[derive(Clone)]
-pub(super) enum LogFloor {
-    /// The session's level (`logging/setLevel`), read as each message comes.
-    Session(Arc<Session>),
-    /// A 2026-07-28 request's `_meta` level; `None`: no log messages.
-    Request(Option<u8>),
-}
-
-impl LogFloor {
-    pub(super) fn wants(&self, rank: u8) -> bool {
-        match self {
-            LogFloor::Session(session) => session.wants_log(rank),
-            LogFloor::Request(floor) => floor.is_some_and(|floor| rank >= floor),
-        }
     }
 }
 
@@ -234,9 +139,9 @@ pub struct McpServer {
     /// Where tasks are kept.
     pub(super) tasks: Arc<dyn crate::tasks::TaskStore>,
     /// The tasks this replica runs.
-    pub(super) running: super::tasks::Running,
+    pub(super) running: Running,
     /// With `[cluster]`: the sessions' shared part.
-    pub(super) shared: Option<Arc<super::shared::SharedSessions>>,
+    pub(super) shared: Option<Arc<SharedSessions>>,
 }
 
 /// Which generation serves a request.
@@ -267,17 +172,16 @@ impl McpServer {
             changes: broadcast::channel(1024).0,
             shutdown: watch::Sender::new(false),
             tasks: tasks.unwrap_or_else(|| crate::tasks::MemoryStore::new(options.task_limits)),
-            running: super::tasks::Running::default(),
-            shared: cluster.map(|cluster| {
-                super::shared::SharedSessions::new(cluster, options.session_idle_timeout)
-            }),
+            running: Running::default(),
+            shared: cluster
+                .map(|cluster| SharedSessions::new(cluster, options.session_idle_timeout)),
             registry,
             options,
             metrics,
         });
         tokio::spawn(relay_changes(Arc::downgrade(&server)));
-        tokio::spawn(super::tasks::route_signals(Arc::downgrade(&server)));
-        tokio::spawn(super::shared::listen(Arc::downgrade(&server)));
+        tokio::spawn(McpServer::route_task_signals(Arc::downgrade(&server)));
+        tokio::spawn(McpServer::hear_replicas(Arc::downgrade(&server)));
         Ok(server)
     }
 
@@ -314,56 +218,56 @@ impl McpServer {
                 self.notification(&method, &params, &exchange)
             }
             Incoming::Request { id, method, params } => {
-                match self.request(&id, &method, params, &exchange) {
-                    Ok(reply) => reply,
-                    Err((error, stateless)) => {
-                        Reply::Answer(Answer::error(Some(&id), error, stateless))
+                let route = match self.route(&method, &params, &exchange) {
+                    Ok(route) => route,
+                    Err((error, revision)) => {
+                        return Reply::Answer(Answer::error(Some(&id), error, revision));
                     }
-                }
+                };
+                let revision = match route {
+                    Route::Initialize => {
+                        return Reply::Answer(self.initialize(&id, &params, &exchange));
+                    }
+                    Route::Stateless => Revision::Stateless,
+                    Route::Session(_) => Revision::Session,
+                };
+                let answered = match self.request(id.clone(), &method, params, route, &exchange) {
+                    Ok(request) => self.method(&method, request),
+                    Err(error) => Err(error),
+                };
+                answered.unwrap_or_else(|error| {
+                    Reply::Answer(Answer::error(Some(&id), error, revision))
+                })
             }
         }
     }
 
-    fn request(
-        self: &Arc<Self>,
-        id: &RequestId,
-        method: &str,
-        params: Value,
-        exchange: &Exchange<'_>,
-    ) -> Result<Reply, (McpError, bool)> {
-        match self.route(method, &params, exchange)? {
-            Route::Stateless => {
-                self.stateless_request(id, method, params, exchange).map_err(|e| (e, true))
-            }
-            Route::Session(session) => {
-                self.session_request(id, method, params, session, exchange).map_err(|e| (e, false))
-            }
-            Route::Initialize => Ok(Reply::Answer(self.initialize(id, &params, exchange))),
-        }
-    }
-
+    /// Which revision serves a request (see [`super::protocol`]), and for
+    /// a session request its session; an error says which revision's
+    /// shape it takes.
     fn route(
         &self,
         method: &str,
         params: &Value,
         exchange: &Exchange<'_>,
-    ) -> Result<Route, (McpError, bool)> {
+    ) -> Result<Route, (McpError, Revision)> {
         let stateless = params
             .get("_meta")
             .and_then(Value::as_object)
             .is_some_and(|meta| meta.contains_key(protocol::META_PROTOCOL_VERSION))
             || matches!(method, "server/discover" | "subscriptions/listen");
+        let sessions_off = || (self.sessions_off(method), Revision::Stateless);
         match exchange.door {
             Door::Http(facts) => {
                 if let Some(session_id) = &facts.session_id {
                     if !self.options.legacy_sessions {
-                        return Err((self.sessions_off(method), true));
+                        return Err(sessions_off());
                     }
-                    check_session_version(facts).map_err(|e| (e, false))?;
+                    check_session_version(facts).map_err(|e| (e, Revision::Session))?;
                     let session = self
                         .sessions
                         .get(session_id)
-                        .map_err(|_| (McpError::SessionNotFound, false))?;
+                        .map_err(|_| (McpError::SessionNotFound, Revision::Session))?;
                     return Ok(Route::Session(session));
                 }
                 let stateless_header = facts
@@ -373,11 +277,11 @@ impl McpServer {
                 if stateless || stateless_header {
                     Ok(Route::Stateless)
                 } else if !self.options.legacy_sessions {
-                    Err((self.sessions_off(method), true))
+                    Err(sessions_off())
                 } else if method == "initialize" {
                     Ok(Route::Initialize)
                 } else {
-                    Err((McpError::SessionRequired, false))
+                    Err((McpError::SessionRequired, Revision::Session))
                 }
             }
             Door::Stdio(connection) => {
@@ -385,7 +289,7 @@ impl McpServer {
                     return Ok(Route::Stateless);
                 }
                 if !self.options.legacy_sessions {
-                    return Err((self.sessions_off(method), true));
+                    return Err(sessions_off());
                 }
                 if method == "initialize" {
                     return Ok(Route::Initialize);
@@ -398,10 +302,164 @@ impl McpServer {
                              \"io.modelcontextprotocol/protocolVersion\" (MCP 2026-07-28)"
                                 .into(),
                         ),
-                        false,
+                        Revision::Session,
                     )),
                 }
             }
+        }
+    }
+
+    /// The context of a routed request: the same for every method. A
+    /// 2026-07-28 request first passes its envelope checks
+    /// ([`super::envelope`]).
+    fn request<'a>(
+        &self,
+        id: RequestId,
+        method: &str,
+        params: Value,
+        route: Route,
+        exchange: &Exchange<'a>,
+    ) -> Result<Request<'a>, McpError> {
+        let client = exchange.client.clone();
+        Ok(match route {
+            Route::Session(session) => Request {
+                id,
+                revision: Revision::Session,
+                params,
+                caller: Caller { client, origin: Origin::Session(session.clone()) },
+                logs: LogFloor::Session(session.clone()),
+                canceller: Some(match exchange.door {
+                    Door::Http(_) => Canceller::Session(session.clone()),
+                    Door::Stdio(connection) => Canceller::Connection(connection.clone()),
+                }),
+                http: None,
+                asking: AskVia::Session(session),
+            },
+            Route::Stateless | Route::Initialize => {
+                let http = match exchange.door {
+                    Door::Http(facts) => Some(facts),
+                    Door::Stdio(_) => None,
+                };
+                let envelope = envelope::check(method, &params, http)?;
+                let (origin, canceller) = match exchange.door {
+                    Door::Http(_) => (Origin::Http, None),
+                    Door::Stdio(connection) => {
+                        (Origin::Stdio, Some(Canceller::Connection(connection.clone())))
+                    }
+                };
+                Request {
+                    id,
+                    revision: Revision::Stateless,
+                    params,
+                    caller: Caller { client, origin },
+                    logs: LogFloor::Request(envelope.log_rank),
+                    canceller,
+                    http,
+                    asking: AskVia::Request { capabilities: envelope.capabilities },
+                }
+            }
+        })
+    }
+
+    /// What each method does, in either revision; where they differ, the
+    /// revision is matched beside the method.
+    fn method(self: &Arc<Self>, method: &str, request: Request<'_>) -> Result<Reply, McpError> {
+        use Revision::{Session, Stateless};
+        let answer = |result: &Value| {
+            Ok(Reply::Answer(Answer::result(&request.id, result, request.revision)))
+        };
+        let (id, revision, params) = (&request.id, request.revision, &request.params);
+        match (method, revision) {
+            ("ping", Session) => answer(&json!({})),
+            ("server/discover", Stateless) => {
+                let result =
+                    protocol::discover_result(self.options.cache_ttl_ms, self.options.cache_scope);
+                Ok(Reply::Answer(Answer::result(id, &result, revision)))
+            }
+            // A second initialize in a session is answered like the first,
+            // without starting another session.
+            ("initialize", Session) => {
+                let session = session_of(&request)?;
+                let result = protocol::initialize_result(session.protocol_version());
+                Ok(Reply::Answer(Answer::result(id, &result, revision)))
+            }
+            ("logging/setLevel", Session) => {
+                let session = session_of(&request)?;
+                set_level(session, params)?;
+                self.share_level(session);
+                answer(&json!({}))
+            }
+            ("resources/subscribe" | "resources/unsubscribe", Session) => {
+                let session = session_of(&request)?;
+                let Some(Value::String(uri)) = params.get("uri") else {
+                    return Err(McpError::InvalidParams("\"uri\" must be a string".into()));
+                };
+                if method == "resources/subscribe" {
+                    self.subscribe_resource(session, uri);
+                } else {
+                    session.unsubscribe(uri);
+                }
+                answer(&json!({}))
+            }
+            ("subscriptions/listen", Stateless) => {
+                let AskVia::Request { capabilities } = &request.asking else {
+                    return Err(McpError::Internal(
+                        "a stateless request without its envelope".into(),
+                    ));
+                };
+                self.listen(
+                    id,
+                    params,
+                    request.canceller.clone(),
+                    capabilities,
+                    request.caller.owner(),
+                )
+            }
+            ("tools/list" | "prompts/list" | "resources/list" | "resources/templates/list", _) => {
+                Ok(self.list(method, id, params, revision))
+            }
+            ("completion/complete", _) => self.complete(request),
+            ("tools/call", _) => self.call_tool(request),
+            ("resources/read", _) => self.read_resource(request),
+            ("prompts/get", _) => self.get_prompt(request),
+            ("tasks/get" | "tasks/cancel" | "tasks/update", Stateless) => {
+                if let AskVia::Request { capabilities } = &request.asking
+                    && !protocol::declares_tasks(capabilities)
+                {
+                    return Err(McpError::MissingExtension {
+                        extension: protocol::TASKS_EXTENSION,
+                        message: format!("{method} is part of the tasks extension"),
+                    });
+                }
+                let owner = request.caller.owner();
+                match method {
+                    "tasks/get" => self.get_task(id, params, owner, revision),
+                    "tasks/update" => self.update_task(id, params, owner),
+                    _ => self.cancel_task(id, params, owner, revision),
+                }
+            }
+            ("tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel", Session) => {
+                let owner = request.caller.owner();
+                match method {
+                    "tasks/get" => self.get_task(id, params, owner, revision),
+                    "tasks/result" => self.task_result(id, params, owner),
+                    "tasks/list" => self.list_tasks(id, params, owner),
+                    _ => self.cancel_task(id, params, owner, revision),
+                }
+            }
+            ("tasks/result" | "tasks/list", Stateless) => Err(McpError::MethodNotFound(format!(
+                "{method} (not part of the MCP 2026-07-28 tasks extension: tasks/get carries the \
+                 result, and tasks are not listed)"
+            ))),
+            (
+                "initialize"
+                | "ping"
+                | "logging/setLevel"
+                | "resources/subscribe"
+                | "resources/unsubscribe",
+                Stateless,
+            ) => Err(McpError::MethodNotFound(format!("{method} (not part of MCP 2026-07-28)"))),
+            (other, _) => Err(McpError::MethodNotFound(other.to_owned())),
         }
     }
 
@@ -428,93 +486,24 @@ impl McpServer {
             Door::Http(_) => match self.sessions.create(version, capabilities) {
                 Ok(session) => {
                     tracing::info!(session = session.id(), version, client = %exchange.client, "session started");
-                    let mut answer =
-                        Answer::result(id, &protocol::initialize_result(version), false);
+                    let mut answer = Answer::result(
+                        id,
+                        &protocol::initialize_result(version),
+                        Revision::Session,
+                    );
                     answer.session = Some(session);
                     answer
                 }
-                Err(err) => Answer::error(Some(id), McpError::Internal(err.to_string()), false),
+                Err(err) => {
+                    Answer::error(Some(id), McpError::Internal(err.to_string()), Revision::Session)
+                }
             },
             Door::Stdio(connection) => {
                 let session = connection.start_session(version, capabilities);
                 tracing::info!(version = session.protocol_version(), "stdio session started");
-                Answer::result(id, &protocol::initialize_result(session.protocol_version()), false)
+                let result = protocol::initialize_result(session.protocol_version());
+                Answer::result(id, &result, Revision::Session)
             }
-        }
-    }
-
-    /// A request of a 2025-11-25 session.
-    fn session_request(
-        self: &Arc<Self>,
-        id: &RequestId,
-        method: &str,
-        params: Value,
-        session: Arc<Session>,
-        exchange: &Exchange<'_>,
-    ) -> Result<Reply, McpError> {
-        let answer = |result: Answer| Ok(Reply::Answer(result));
-        match method {
-            "ping" => answer(Answer::result(id, &json!({}), false)),
-            "tools/list" => answer(self.list_tools(id, &params, None)?),
-            "logging/setLevel" => {
-                set_level(&session, &params)?;
-                self.share_level(&session);
-                answer(Answer::result(id, &json!({}), false))
-            }
-            // A second initialize in a session is answered like the first,
-            // without starting another session.
-            "initialize" => answer(Answer::result(
-                id,
-                &protocol::initialize_result(session.protocol_version()),
-                false,
-            )),
-            "prompts/list" => answer(self.list_prompts(id, &params, None)?),
-            "resources/list" => answer(self.list_resources(id, &params, None)?),
-            "resources/templates/list" => answer(self.list_templates(id, &params, None)?),
-            "completion/complete" => Ok(self.complete(id, &params, None)),
-            "resources/subscribe" | "resources/unsubscribe" => {
-                let Some(Value::String(uri)) = params.get("uri") else {
-                    return Err(McpError::InvalidParams("\"uri\" must be a string".into()));
-                };
-                if method == "resources/subscribe" {
-                    self.subscribe_resource(&session, uri);
-                } else {
-                    session.unsubscribe(uri);
-                }
-                answer(Answer::result(id, &json!({}), false))
-            }
-            "tasks/get" | "tasks/result" | "tasks/list" | "tasks/cancel" => {
-                let owner = super::tasks::owner_of(&exchange.client, &Origin::Session(session));
-                match method {
-                    "tasks/get" => self.get_task(id, &params, owner, false),
-                    "tasks/result" => self.task_result(id, &params, owner),
-                    "tasks/list" => self.list_tasks(id, &params, owner),
-                    _ => self.cancel_task(id, &params, owner, false),
-                }
-            }
-            "tools/call" | "resources/read" | "prompts/get" => {
-                let canceller = match exchange.door {
-                    Door::Http(_) => Canceller::Session(session.clone()),
-                    Door::Stdio(connection) => Canceller::Connection(connection.clone()),
-                };
-                let request = super::tools::CallRequest {
-                    id: id.clone(),
-                    params,
-                    stateless: None,
-                    logs: LogFloor::Session(session.clone()),
-                    canceller: Some(canceller),
-                    client: exchange.client.clone(),
-                    origin: Origin::Session(session.clone()),
-                    http: None,
-                    asking: AskVia::Session(session),
-                };
-                match method {
-                    "tools/call" => self.call_tool(request),
-                    "resources/read" => self.read_resource(request),
-                    _ => self.get_prompt(request),
-                }
-            }
-            other => Err(McpError::MethodNotFound(other.to_owned())),
         }
     }
 
@@ -550,100 +539,29 @@ impl McpServer {
         }
     }
 
-    /// A 2026-07-28 request.
-    fn stateless_request(
+    /// Answers with what `answer` makes of the catalogue once no source is
+    /// still loading (at most `server.load_timeout_ms`): at once when none
+    /// is. A client's first list sees every tool, however soon it asks.
+    pub(super) fn when_settled(
         self: &Arc<Self>,
         id: &RequestId,
-        method: &str,
-        params: Value,
-        exchange: &Exchange<'_>,
-    ) -> Result<Reply, McpError> {
-        let http = match exchange.door {
-            Door::Http(facts) => Some(facts),
-            Door::Stdio(_) => None,
-        };
-        let envelope = envelope::check(method, &params, http)?;
-        let canceller = match exchange.door {
-            Door::Http(_) => None,
-            Door::Stdio(connection) => Some(Canceller::Connection(connection.clone())),
-        };
-        let origin = if http.is_some() { Origin::Http } else { Origin::Stdio };
-        match method {
-            "server/discover" => {
-                let result =
-                    protocol::discover_result(self.options.cache_ttl_ms, self.options.cache_scope);
-                Ok(Reply::Answer(Answer::result(id, &result, true)))
-            }
-            "tools/list" => {
-                Ok(Reply::Answer(self.list_tools(id, &params, Some(Stateless { cache: None }))?))
-            }
-            "prompts/list" => Ok(Reply::Answer(self.list_prompts(
-                id,
-                &params,
-                Some(Stateless { cache: None }),
-            )?)),
-            "resources/list" => Ok(Reply::Answer(self.list_resources(
-                id,
-                &params,
-                Some(Stateless { cache: None }),
-            )?)),
-            "resources/templates/list" => Ok(Reply::Answer(self.list_templates(
-                id,
-                &params,
-                Some(Stateless { cache: None }),
-            )?)),
-            "completion/complete" => {
-                Ok(self.complete(id, &params, Some(Stateless { cache: None })))
-            }
-            "tools/call" | "resources/read" | "prompts/get" => {
-                let request = super::tools::CallRequest {
-                    id: id.clone(),
-                    params,
-                    stateless: Some(Stateless { cache: None }),
-                    logs: LogFloor::Request(envelope.log_rank),
-                    canceller,
-                    client: exchange.client.clone(),
-                    origin,
-                    http,
-                    asking: AskVia::Request { capabilities: envelope.capabilities },
-                };
-                match method {
-                    "tools/call" => self.call_tool(request),
-                    "resources/read" => self.read_resource(request),
-                    _ => self.get_prompt(request),
-                }
-            }
-            "subscriptions/listen" => {
-                let owner = super::tasks::owner_of(&exchange.client, &origin);
-                self.listen(id, &params, canceller, &envelope.capabilities, owner)
-            }
-            "tasks/get" | "tasks/update" | "tasks/cancel" => {
-                if !protocol::declares_tasks(&envelope.capabilities) {
-                    return Err(McpError::MissingExtension {
-                        extension: protocol::TASKS_EXTENSION,
-                        message: format!("{method} is part of the tasks extension"),
-                    });
-                }
-                let owner = super::tasks::owner_of(&exchange.client, &origin);
-                match method {
-                    "tasks/get" => self.get_task(id, &params, owner, true),
-                    "tasks/update" => self.update_task(id, &params, owner),
-                    _ => self.cancel_task(id, &params, owner, true),
-                }
-            }
-            "tasks/result" | "tasks/list" => Err(McpError::MethodNotFound(format!(
-                "{method} (not part of the MCP 2026-07-28 tasks extension: tasks/get carries the \
-                 result, and tasks are not listed)"
-            ))),
-            "initialize"
-            | "ping"
-            | "logging/setLevel"
-            | "resources/subscribe"
-            | "resources/unsubscribe" => {
-                Err(McpError::MethodNotFound(format!("{method} (not part of MCP 2026-07-28)")))
-            }
-            other => Err(McpError::MethodNotFound(other.to_owned())),
+        answer: impl FnOnce(&McpServer, &RequestId) -> Answer + Send + 'static,
+    ) -> Reply {
+        if !self.registry.catalog().is_loading() {
+            return Reply::Answer(answer(self, id));
         }
+        let (server, id) = (self.clone(), id.clone());
+        Reply::stream(true, move |out| async move {
+            server.registry.settled_or_timeout().await;
+            let _ = out.send(Outgoing::Response(answer(&server, &id)));
+        })
+    }
+
+    /// How long a 2026-07-28 client may cache a list: `cache_ttl_ms`, or
+    /// not at all while it may be incomplete (a source loading or failed).
+    pub(super) fn list_caching(&self, catalog: &Catalog) -> Caching {
+        let ttl = if catalog.is_complete() { self.options.cache_ttl_ms } else { 0 };
+        Some((ttl, self.options.cache_scope))
     }
 
     fn notification(&self, method: &str, params: &Value, exchange: &Exchange<'_>) -> Reply {
@@ -657,7 +575,7 @@ impl McpServer {
                         return Reply::Answer(Answer::error(
                             None,
                             McpError::SessionNotFound,
-                            false,
+                            Revision::Session,
                         ));
                     };
                     if let Some(id) = cancelled {
@@ -672,7 +590,7 @@ impl McpServer {
                     facts.protocol_version.as_deref().filter(|v| !protocol::is_known_version(v))
                 {
                     let error = McpError::UnsupportedVersion { requested: version.to_owned() };
-                    return Reply::Answer(Answer::error(None, error, true));
+                    return Reply::Answer(Answer::error(None, error, Revision::Stateless));
                 }
                 // A 2026-07-28 notification over HTTP has nothing to act on:
                 // a client cancels by closing the response stream.
@@ -819,6 +737,15 @@ async fn relay_changes(server: std::sync::Weak<McpServer>) {
                 let _ = server.changes.send(Change::ResourceUpdated(uri));
             }
         }
+    }
+}
+
+/// The session of a 2025-11-25 request.
+fn session_of<'a>(request: &'a Request<'_>) -> Result<&'a Arc<Session>, McpError> {
+    match &request.caller.origin {
+        Origin::Session(session) => Ok(session),
+        // The router gives every session request its session.
+        _ => Err(McpError::Internal("a session request without its session".into())),
     }
 }
 

@@ -3,37 +3,38 @@
 //! server's result members, a failure's message. Nothing is copied into an
 //! intermediate tree; each result is serialized once, into the response.
 //!
-//! The two generations differ only in the members every 2026-07-28 result
+//! The two revisions differ only in the members every 2026-07-28 result
 //! carries: `resultType` (`"complete"`), `_meta` naming the server, and on
-//! cacheable results `ttlMs` and `cacheScope` ([`Stateless`]).
+//! cacheable results `ttlMs` and `cacheScope`.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 use serde_json::value::RawValue;
 
-use super::protocol::{self, CacheScope};
+use super::protocol::{self, CacheScope, Revision};
 use crate::call::Failure;
 use crate::registry::{OpOutput, ToolOutput};
 use crate::sandbox::ToolResult;
 
-/// The members a 2026-07-28 result adds: `None` for a session revision.
-#[derive(Debug, Clone, Copy)]
-pub struct Stateless {
-    /// `ttlMs` and `cacheScope`, for cacheable results.
-    pub cache: Option<(u64, CacheScope)>,
-}
+/// How long a 2026-07-28 client may keep a result, and who may share it.
+pub type Caching = Option<(u64, CacheScope)>;
 
-fn stateless_members<M: SerializeMap>(
+fn revision_members<M: SerializeMap>(
     map: &mut M,
-    stateless: Option<Stateless>,
+    revision: Revision,
+    caching: Caching,
 ) -> Result<(), M::Error> {
-    let Some(stateless) = stateless else { return Ok(()) };
-    map.serialize_entry("resultType", "complete")?;
-    if let Some((ttl_ms, scope)) = stateless.cache {
-        map.serialize_entry("ttlMs", &ttl_ms)?;
-        map.serialize_entry("cacheScope", &scope)?;
+    match revision {
+        Revision::Session => Ok(()),
+        Revision::Stateless => {
+            map.serialize_entry("resultType", "complete")?;
+            if let Some((ttl_ms, scope)) = caching {
+                map.serialize_entry("ttlMs", &ttl_ms)?;
+                map.serialize_entry("cacheScope", &scope)?;
+            }
+            map.serialize_entry("_meta", protocol::result_meta())
+        }
     }
-    map.serialize_entry("_meta", protocol::result_meta())
 }
 
 /// A page of a list result (`tools/list`, `prompts/list`, `resources/list`,
@@ -47,8 +48,11 @@ pub struct ListPage<'a> {
     pub items: Vec<&'a RawValue>,
     /// The cursor of the next page, if there is one.
     pub next_cursor: Option<String>,
-    /// The 2026-07-28 members.
-    pub stateless: Option<Stateless>,
+    /// The revision it answers.
+    pub revision: Revision,
+    /// 2026-07-28: how long it may be cached (`0` while it may be
+    /// incomplete), and by whom.
+    pub caching: Caching,
 }
 
 impl Serialize for ListPage<'_> {
@@ -58,7 +62,7 @@ impl Serialize for ListPage<'_> {
         if let Some(cursor) = &self.next_cursor {
             map.serialize_entry("nextCursor", cursor)?;
         }
-        stateless_members(&mut map, self.stateless)?;
+        revision_members(&mut map, self.revision, self.caching)?;
         map.end()
     }
 }
@@ -68,8 +72,10 @@ impl Serialize for ListPage<'_> {
 pub struct OpResult<'a> {
     /// What the operation produced.
     pub output: &'a OpOutput,
-    /// The 2026-07-28 members.
-    pub stateless: Option<Stateless>,
+    /// The revision it answers.
+    pub revision: Revision,
+    /// 2026-07-28: how long it may be cached, and by whom.
+    pub caching: Caching,
 }
 
 impl Serialize for OpResult<'_> {
@@ -91,7 +97,7 @@ impl Serialize for OpResult<'_> {
             }
             OpOutput::Failure(failure) => failure_members(&mut map, failure)?,
         }
-        stateless_members(&mut map, self.stateless)?;
+        revision_members(&mut map, self.revision, self.caching)?;
         map.end()
     }
 }
@@ -100,8 +106,8 @@ impl Serialize for OpResult<'_> {
 pub struct CallToolResult<'a> {
     /// What the call produced.
     pub output: &'a ToolOutput,
-    /// The 2026-07-28 members (a call result is not cacheable).
-    pub stateless: Option<Stateless>,
+    /// The revision it answers (a call result is not cacheable).
+    pub revision: Revision,
 }
 
 impl Serialize for CallToolResult<'_> {
@@ -116,7 +122,7 @@ impl Serialize for CallToolResult<'_> {
             }
             ToolOutput::Failure(failure) => failure_members(&mut map, failure)?,
         }
-        stateless_members(&mut map, self.stateless)?;
+        revision_members(&mut map, self.revision, None)?;
         map.end()
     }
 }
@@ -154,8 +160,8 @@ mod tests {
         Blob, Completion, Content, EmbeddedResource as Embedded, ResourceBody, ResourceContents,
     };
 
-    fn to_value(output: &ToolOutput, stateless: Option<Stateless>) -> Value {
-        serde_json::to_value(CallToolResult { output, stateless }).unwrap()
+    fn to_value(output: &ToolOutput, revision: Revision) -> Value {
+        serde_json::to_value(CallToolResult { output, revision }).unwrap()
     }
 
     #[test]
@@ -169,7 +175,7 @@ mod tests {
             is_error: false,
         });
         assert_eq!(
-            to_value(&output, None),
+            to_value(&output, Revision::Session),
             json!({ "content": [{ "type": "image", "data": "AQID", "mimeType": "image/png" }], "isError": false })
         );
     }
@@ -186,7 +192,7 @@ mod tests {
             is_error: true,
         });
         assert_eq!(
-            to_value(&output, None),
+            to_value(&output, Revision::Session),
             json!({
                 "content": [{ "type": "resource", "resource": { "uri": "test://r", "mimeType": "text/plain", "text": "hi" } }],
                 "structuredContent": { "n": 1 },
@@ -199,7 +205,7 @@ mod tests {
     fn a_failure_is_an_is_error_text_result() {
         let output = ToolOutput::Failure(Failure::unknown_tool("x"));
         assert_eq!(
-            to_value(&output, None),
+            to_value(&output, Revision::Session),
             json!({ "content": [{ "type": "text", "text": "unknown tool: x" }], "isError": true })
         );
     }
@@ -207,7 +213,7 @@ mod tests {
     #[test]
     fn a_stateless_result_says_complete_and_names_the_server() {
         let output = ToolOutput::Failure(Failure::unknown_tool("x"));
-        let value = to_value(&output, Some(Stateless { cache: None }));
+        let value = to_value(&output, Revision::Stateless);
         assert_eq!(value["resultType"], "complete");
         assert_eq!(value["_meta"]["io.modelcontextprotocol/serverInfo"]["name"], "corral");
         assert!(value.get("ttlMs").is_none());
@@ -215,7 +221,8 @@ mod tests {
             key: "tools",
             items: vec![],
             next_cursor: None,
-            stateless: Some(Stateless { cache: Some((0, CacheScope::Private)) }),
+            revision: Revision::Stateless,
+            caching: Some((0, CacheScope::Private)),
         };
         let value = serde_json::to_value(page).unwrap();
         assert_eq!(
@@ -231,7 +238,12 @@ mod tests {
             mime_type: Some("application/octet-stream".into()),
             contents: ResourceContents::Blob(vec![1, 2, 3]),
         }]);
-        let value = serde_json::to_value(OpResult { output: &read, stateless: None }).unwrap();
+        let value = serde_json::to_value(OpResult {
+            output: &read,
+            revision: Revision::Session,
+            caching: None,
+        })
+        .unwrap();
         assert_eq!(
             value,
             json!({ "contents": [{ "uri": "test://b", "mimeType": "application/octet-stream", "blob": "AQID" }] })
@@ -241,7 +253,12 @@ mod tests {
             total: None,
             has_more: false,
         });
-        let value = serde_json::to_value(OpResult { output: &many, stateless: None }).unwrap();
+        let value = serde_json::to_value(OpResult {
+            output: &many,
+            revision: Revision::Session,
+            caching: None,
+        })
+        .unwrap();
         assert_eq!(value["completion"]["values"].as_array().unwrap().len(), 100);
         assert_eq!(value["completion"]["hasMore"], true);
     }

@@ -24,10 +24,12 @@ use std::sync::Arc;
 use serde_json::{Map, Value, json};
 use tokio::sync::{broadcast, mpsc};
 
+use super::changes::Change;
+use super::context::Canceller;
 use super::jsonrpc::{self, McpError, RequestId};
-use super::protocol::{self, META_SERVER_INFO, META_SUBSCRIPTION_ID};
+use super::protocol::{self, META_SERVER_INFO, META_SUBSCRIPTION_ID, Revision};
 use super::reply::{Answer, Outgoing, Reply, Stream};
-use super::server::{Canceller, Change, McpServer};
+use super::server::McpServer;
 
 /// The most resource URIs one listen stream may subscribe to.
 pub const MAX_RESOURCE_SUBSCRIPTIONS: usize = 1000;
@@ -189,7 +191,7 @@ impl McpServer {
                                 META_SERVER_INFO: protocol::SERVER_INFO,
                             },
                         });
-                        let _ = tx.send(Outgoing::Response(Answer::result(&closing, &result, true)));
+                        let _ = tx.send(Outgoing::Response(Answer::result(&closing, &result, Revision::Stateless)));
                         break;
                     }
                     change = changes.recv() => change,

@@ -100,16 +100,8 @@ impl NativeServers {
             metrics.set_native_server_up(&config.name, false);
             metrics.set_circuit_open(&config.name, false);
         }
-        let sources = configs
-            .iter()
-            .map(|c| {
-                registry.add_source(
-                    &c.name,
-                    SourceKind::Native,
-                    Duration::from_millis(c.queue_timeout_ms),
-                )
-            })
-            .collect();
+        let sources =
+            configs.iter().map(|c| registry.add_source(&c.name, SourceKind::Native)).collect();
         let native = Arc::new(NativeServers {
             servers,
             sources,
@@ -493,6 +485,12 @@ impl NativeServers {
         self.metrics.register_tools(self.registry.tools_of(source).iter().map(|t| &**t));
     }
 
+    /// Server `index` is down, for `why`: if it never started, requests
+    /// stop waiting for it.
+    fn down(&self, index: usize, why: &str) {
+        self.registry.native_down(self.sources[index], why);
+    }
+
     /// Server `index` says the resource at `uri` changed.
     fn resource_updated(&self, index: usize, uri: &str) {
         self.registry.announce(&self.servers[index].spec.config.name, uri);
@@ -643,12 +641,8 @@ mod tests {
         let toml =
             "[[native]]\nname = \"a\"\nimage = \"x\"\n[[native]]\nname = \"a_b\"\nimage = \"x\"\n";
         let config = Config::from_toml(toml, Path::new("t"), Path::new(".")).unwrap();
-        let registry = Arc::new(Registry::new());
-        let component = registry.add_source(
-            "c",
-            SourceKind::Component { namespace: "a".into() },
-            Duration::ZERO,
-        );
+        let registry = Arc::new(Registry::default());
+        let component = registry.add_source("c", SourceKind::Component { namespace: "a".into() });
         let taken = NewTool {
             remote: "taken".into(),
             definition: Map::new(),
@@ -675,7 +669,7 @@ mod tests {
             sources: config
                 .native
                 .iter()
-                .map(|c| registry.add_source(&c.name, SourceKind::Native, Duration::ZERO))
+                .map(|c| registry.add_source(&c.name, SourceKind::Native))
                 .collect(),
             registry: registry.clone(),
             metrics: Arc::new(Metrics::new()),

@@ -220,6 +220,7 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
             status.next_attempt = Some(Instant::now() + delay);
         }
         let Some(native) = servers.upgrade() else { return };
+        native.down(index, &reason);
         native.metrics.set_native_server_up(&name, false);
         native.metrics.set_circuit_open(&name, true);
         drop(native);

@@ -33,7 +33,7 @@
 //! config has media type `application/vnd.wasm.config.v0+json` and whose
 //! single layer is the component, `application/wasm`.
 
-mod reference;
+pub mod reference;
 pub mod store;
 
 use std::path::PathBuf;

@@ -102,11 +102,7 @@ pub fn prepare(config: &Config, registry: &Registry) -> Result<Vec<Prepared>, Co
         .map(|entry| {
             let policy = Policy::resolve(entry, &config.base_dir, config.limits)?;
             let namespace = entry.namespace.clone().unwrap_or_else(|| entry.name.clone());
-            let id = registry.add_source(
-                &entry.name,
-                SourceKind::Component { namespace },
-                policy.limits.queue_timeout,
-            );
+            let id = registry.add_source(&entry.name, SourceKind::Component { namespace });
             let source = entry.source(&config.base_dir)?;
             Ok(Prepared {
                 id,

@@ -120,11 +120,13 @@ pub enum SourceKind {
 /// Where a source stands.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SourceState {
-    /// A component still compiling; requests for it wait.
+    /// A component still compiling, or a native server not started yet:
+    /// requests that it may serve wait for it (`server.load_timeout_ms`).
     Loading,
-    /// Serving (a native server may still be starting: see its own state).
+    /// Serving (a native server may be restarting: see its own state).
     Ready,
-    /// A component that did not load: why.
+    /// A component that did not load, or a native server whose first
+    /// start failed (its supervisor tries again): why.
     Failed(String),
 }
 
@@ -160,12 +162,10 @@ pub struct SourceStatus {
 pub enum Lookup<T = Arc<ToolEntry>> {
     /// Found.
     Found(T),
-    /// Not there yet, but this component, still loading, may offer it.
+    /// Not there yet, but this source, still loading, may offer it.
     Loading {
-        /// The component.
-        component: Arc<str>,
-        /// How long a request may wait for it (its `queue_timeout_ms`).
-        queue_timeout: Duration,
+        /// The component or native server.
+        source: Arc<str>,
     },
     /// Not there, and no loading component could offer it.
     Unknown,
@@ -212,8 +212,10 @@ pub struct Catalog {
     templates: Vec<Arc<TemplateEntry>>,
     /// Quarantined tools, by exposed name: why each is.
     quarantined: BTreeMap<Arc<str>, Arc<str>>,
-    /// Components still loading: (name, namespace, queue timeout).
-    loading: Vec<(Arc<str>, String, Duration)>,
+    /// Sources still loading: (name, namespace).
+    loading: Vec<(Arc<str>, String)>,
+    /// Whether a source failed to load (the lists lack what it offers).
+    failed: bool,
     revisions: Revisions,
 }
 
@@ -281,9 +283,14 @@ impl Catalog {
         self.templates.iter().find(|entry| entry.template.as_str() == template)
     }
 
-    /// Whether components are still loading (the lists are incomplete).
+    /// Whether sources are still loading (the lists are incomplete).
     pub fn is_loading(&self) -> bool {
         !self.loading.is_empty()
+    }
+
+    /// Whether every source has loaded: none is loading and none failed.
+    pub fn is_complete(&self) -> bool {
+        self.loading.is_empty() && !self.failed
     }
 
     /// What serves `uri`.
@@ -297,7 +304,8 @@ impl Catalog {
             .map(|entry| ResourceTarget::Template(entry.clone()))
     }
 
-    fn lookup(&self, name: &str) -> Lookup {
+    /// The tool exposed as `name`, once.
+    pub fn lookup(&self, name: &str) -> Lookup {
         match (self.tools.get(name), self.quarantined.get(name)) {
             (Some(entry), _) => Lookup::Found(entry.clone()),
             (None, Some(reason)) => Lookup::Quarantined(reason.clone()),
@@ -305,27 +313,27 @@ impl Catalog {
         }
     }
 
-    fn lookup_prompt(&self, name: &str) -> Lookup<Arc<PromptEntry>> {
+    /// The prompt exposed as `name`, once.
+    pub fn lookup_prompt(&self, name: &str) -> Lookup<Arc<PromptEntry>> {
         match self.prompts.get(name) {
             Some(entry) => Lookup::Found(entry.clone()),
             None => self.loading_owner(|namespace| name_in(namespace, name)),
         }
     }
 
-    fn lookup_resource(&self, uri: &str) -> Lookup<ResourceTarget> {
+    /// What serves `uri`, once.
+    pub fn lookup_resource(&self, uri: &str) -> Lookup<ResourceTarget> {
         match self.resource_target(uri) {
             Some(target) => Lookup::Found(target),
             None => self.loading_owner(|namespace| uri_in(namespace, uri)),
         }
     }
 
-    /// `Loading` for the first loading component whose namespace `owns`
-    /// the name, else `Unknown`.
+    /// `Loading` for the first loading source whose namespace `owns` the
+    /// name, else `Unknown`.
     fn loading_owner<T>(&self, owns: impl Fn(&str) -> bool) -> Lookup<T> {
-        match self.loading.iter().find(|(_, namespace, _)| owns(namespace)) {
-            Some((component, _, queue_timeout)) => {
-                Lookup::Loading { component: component.clone(), queue_timeout: *queue_timeout }
-            }
+        match self.loading.iter().find(|(_, namespace)| owns(namespace)) {
+            Some((source, _)) => Lookup::Loading { source: source.clone() },
             None => Lookup::Unknown,
         }
     }
@@ -415,7 +423,6 @@ struct Source {
     /// For a loaded component: `sha256:<hex>` of its `.wasm`.
     digest: Option<String>,
     state: SourceState,
-    queue_timeout: Duration,
     exposed: Exposed,
     refused: Vec<String>,
     compile_time: Option<Duration>,
@@ -439,23 +446,28 @@ pub struct Registry {
     sources: Mutex<Vec<Source>>,
     /// What every tool is checked against as it is installed.
     trust: Mutex<Arc<Trust>>,
+    /// The longest a request waits for a source still loading
+    /// (`server.load_timeout_ms`).
+    load_timeout: Duration,
     changes: watch::Sender<u64>,
     updates: broadcast::Sender<Arc<str>>,
 }
 
 impl Default for Registry {
     fn default() -> Self {
-        Registry::new()
+        Registry::new(Duration::from_millis(crate::config::ServerConfig::default().load_timeout_ms))
     }
 }
 
 impl Registry {
-    /// An empty catalogue.
-    pub fn new() -> Registry {
+    /// An empty catalogue, whose requests wait at most `load_timeout` for a
+    /// source still loading.
+    pub fn new(load_timeout: Duration) -> Registry {
         Registry {
             catalog: ArcSwap::from_pointee(Catalog::default()),
             sources: Mutex::new(Vec::new()),
             trust: Mutex::new(Arc::new(Trust::default())),
+            load_timeout,
             changes: watch::Sender::new(0),
             updates: broadcast::channel(256).0,
         }
@@ -472,21 +484,20 @@ impl Registry {
         self.trust.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Adds a source: a component starts [`SourceState::Loading`], a native
-    /// server [`SourceState::Ready`] with nothing exposed. `queue_timeout`
-    /// bounds how long a request waits for a loading component.
-    pub fn add_source(&self, name: &str, kind: SourceKind, queue_timeout: Duration) -> SourceId {
+    /// Adds a source: a component or native server starts
+    /// [`SourceState::Loading`] with nothing exposed (until it is installed
+    /// or fails), the host's own tools [`SourceState::Ready`].
+    pub fn add_source(&self, name: &str, kind: SourceKind) -> SourceId {
         let mut sources = self.lock();
         let state = match kind {
-            SourceKind::Component { .. } => SourceState::Loading,
-            SourceKind::Native | SourceKind::Host => SourceState::Ready,
+            SourceKind::Component { .. } | SourceKind::Native => SourceState::Loading,
+            SourceKind::Host => SourceState::Ready,
         };
         sources.push(Source {
             name: name.into(),
             kind,
             digest: None,
             state,
-            queue_timeout,
             exposed: Exposed::default(),
             refused: Vec::new(),
             compile_time: None,
@@ -582,6 +593,17 @@ impl Registry {
         self.publish(&sources);
     }
 
+    /// A native server's start failed: one that never started is failed
+    /// (requests stop waiting for it); one that served before keeps what it
+    /// offered (its calls answer that it is down).
+    pub fn native_down(&self, id: SourceId, why: &str) {
+        let mut sources = self.lock();
+        if sources[id.0].state == SourceState::Loading {
+            sources[id.0].state = SourceState::Failed(why.to_owned());
+            self.publish(&sources);
+        }
+    }
+
     /// Replaces a native server's offer with `offer`; names and URIs
     /// already taken (by a component, another server, or twice in `offer`)
     /// are refused and returned. Listeners hear of it only when what is
@@ -626,8 +648,9 @@ impl Registry {
         keep!(templates, "resource template", entry => entry.template.as_str());
         quarantine(&self.trust(), &name, None, &mut kept);
         let source = &mut sources[id.0];
-        let same = same_exposed(&source.exposed, &kept);
+        let same = same_exposed(&source.exposed, &kept) && source.state == SourceState::Ready;
         source.refused = refused.clone();
+        source.state = SourceState::Ready;
         if !same {
             source.exposed = kept;
             self.publish(&sources);
@@ -655,8 +678,8 @@ impl Registry {
         self.catalog.load().lookup_resource(uri)
     }
 
-    /// The tool exposed as `name`, waiting while a component that may
-    /// expose it is still loading, for at most its `queue_timeout_ms`.
+    /// The tool exposed as `name`, waiting while a source that may expose
+    /// it is still loading, for at most `server.load_timeout_ms`.
     pub async fn resolve(&self, name: &str) -> Result<Arc<ToolEntry>, Failure> {
         self.wait_for(|catalog| catalog.lookup(name), || Failure::unknown_tool(name)).await
     }
@@ -672,25 +695,26 @@ impl Registry {
             .await
     }
 
-    async fn wait_for<T>(
+    /// What `find` finds, waiting while a source that may serve it is
+    /// still loading, for at most `server.load_timeout_ms`; `unknown` is
+    /// the failure when nothing serves it.
+    pub async fn wait_for<T>(
         &self,
         find: impl Fn(&Catalog) -> Lookup<T>,
         unknown: impl FnOnce() -> Failure,
     ) -> Result<T, Failure> {
         let mut changes = self.changes.subscribe();
-        let mut deadline = None;
+        let deadline = tokio::time::Instant::now() + self.load_timeout;
         loop {
             let found = find(&self.catalog.load());
             match found {
                 Lookup::Found(entry) => return Ok(entry),
                 Lookup::Unknown => return Err(unknown()),
                 Lookup::Quarantined(reason) => return Err(Failure::quarantined(&reason)),
-                Lookup::Loading { component, queue_timeout } => {
-                    let until = *deadline
-                        .get_or_insert_with(|| tokio::time::Instant::now() + queue_timeout);
-                    let changed = tokio::time::timeout_at(until, changes.changed()).await;
+                Lookup::Loading { source } => {
+                    let changed = tokio::time::timeout_at(deadline, changes.changed()).await;
                     if !matches!(changed, Ok(Ok(()))) {
-                        return Err(Failure::still_loading(&component, queue_timeout));
+                        return Err(Failure::still_loading(&source, self.load_timeout));
                     }
                 }
             }
@@ -788,12 +812,12 @@ impl Registry {
         self.updates.subscribe()
     }
 
-    /// Whether no component is still loading.
+    /// Whether no source is still loading.
     pub fn settled(&self) -> bool {
         !self.catalog.load().is_loading()
     }
 
-    /// Resolves once no component is still loading.
+    /// Resolves once no source is still loading.
     pub async fn wait_settled(&self) {
         let mut changes = self.changes.subscribe();
         while !self.settled() {
@@ -801,6 +825,12 @@ impl Registry {
                 return;
             }
         }
+    }
+
+    /// Resolves once no source is still loading, or at
+    /// `server.load_timeout_ms`, whichever comes first.
+    pub async fn settled_or_timeout(&self) {
+        let _ = tokio::time::timeout(self.load_timeout, self.wait_settled()).await;
     }
 
     fn lock(&self) -> MutexGuard<'_, Vec<Source>> {
@@ -829,14 +859,12 @@ impl Registry {
                 catalog.resources.insert(resource.uri.clone(), resource.clone());
             }
             catalog.templates.extend(exposed.templates.iter().cloned());
-            if let (SourceState::Loading, SourceKind::Component { namespace }) =
-                (&source.state, &source.kind)
-            {
-                catalog.loading.push((
-                    source.name.clone(),
-                    namespace.clone(),
-                    source.queue_timeout,
-                ));
+            match &source.state {
+                SourceState::Loading => {
+                    catalog.loading.push((source.name.clone(), source.namespace().to_owned()));
+                }
+                SourceState::Failed(_) => catalog.failed = true,
+                SourceState::Ready => {}
             }
         }
         let changed = |same: bool| u64::from(!same);
@@ -1041,11 +1069,7 @@ mod tests {
     }
 
     fn component(registry: &Registry, name: &str, namespace: &str) -> SourceId {
-        registry.add_source(
-            name,
-            SourceKind::Component { namespace: namespace.into() },
-            Duration::from_millis(50),
-        )
+        registry.add_source(name, SourceKind::Component { namespace: namespace.into() })
     }
 
     #[test]
@@ -1056,7 +1080,7 @@ mod tests {
 
     #[test]
     fn an_installed_tool_is_found_under_its_exposed_name() {
-        let registry = Registry::new();
+        let registry = Registry::new(Duration::from_millis(50));
         let fs = component(&registry, "fs", "fs");
         registry
             .install_component(
@@ -1077,7 +1101,7 @@ mod tests {
 
     #[test]
     fn a_name_under_a_loading_namespace_is_loading_not_unknown() {
-        let registry = Registry::new();
+        let registry = Registry::new(Duration::from_millis(50));
         component(&registry, "fs", "fs");
         assert!(matches!(registry.lookup("fs_read"), Lookup::Loading { .. }));
         assert!(matches!(registry.lookup("fsx_read"), Lookup::Unknown));
@@ -1088,7 +1112,7 @@ mod tests {
 
     #[tokio::test]
     async fn resolve_waits_for_a_loading_component_then_finds_its_tool() {
-        let registry = Arc::new(Registry::new());
+        let registry = Arc::new(Registry::new(Duration::from_millis(50)));
         let fs = component(&registry, "fs", "fs");
         let waiting = tokio::spawn({
             let registry = registry.clone();
@@ -1108,21 +1132,20 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn resolve_gives_up_naming_the_component_still_loading() {
-        let registry = Registry::new();
+    async fn resolve_gives_up_naming_the_source_still_loading_and_the_setting() {
+        let registry = Registry::new(Duration::from_millis(50));
         component(&registry, "fs", "fs");
         let failure = registry.resolve("fs_read").await.unwrap_err();
         assert_eq!(failure.outcome, CallOutcome::Busy);
-        assert!(
-            failure.message.contains("component \"fs\" is still loading"),
-            "{}",
-            failure.message
+        assert_eq!(
+            failure.message,
+            "server busy: \"fs\" is still loading after 50 ms (server.load_timeout_ms); retry shortly"
         );
     }
 
     #[test]
     fn two_components_exposing_one_name_fail_the_second() {
-        let registry = Registry::new();
+        let registry = Registry::new(Duration::from_millis(50));
         let a = component(&registry, "a", "");
         let b = component(&registry, "b", "");
         registry
@@ -1164,7 +1187,7 @@ mod tests {
 
     #[test]
     fn a_uri_outside_the_components_namespace_fails_it_naming_the_scheme() {
-        let registry = Registry::new();
+        let registry = Registry::new(Duration::from_millis(50));
         let notes = component(&registry, "notes", "my_notes");
         let offer = NewOffer {
             tools: vec![tool("write")],
@@ -1205,7 +1228,7 @@ mod tests {
 
     #[test]
     fn a_uri_or_template_two_components_offer_fails_the_second() {
-        let registry = Registry::new();
+        let registry = Registry::new(Duration::from_millis(50));
         let a = component(&registry, "a", "");
         let b = component(&registry, "b", "");
         let c = component(&registry, "c", "");
@@ -1238,9 +1261,9 @@ mod tests {
 
     #[test]
     fn a_native_tool_cannot_take_a_component_name_and_yields_to_a_later_one() {
-        let registry = Registry::new();
+        let registry = Registry::new(Duration::from_millis(50));
         let comp = component(&registry, "git", "git");
-        let native = registry.add_source("git2", SourceKind::Native, Duration::ZERO);
+        let native = registry.add_source("git2", SourceKind::Native);
         // The native server exposes git2_x; the component later exposes git2_x too.
         assert!(
             registry
@@ -1277,8 +1300,8 @@ mod tests {
 
     #[test]
     fn listeners_hear_of_a_native_change_only_when_the_set_differs() {
-        let registry = Registry::new();
-        let native = registry.add_source("n", SourceKind::Native, Duration::ZERO);
+        let registry = Registry::new(Duration::from_millis(50));
+        let native = registry.add_source("n", SourceKind::Native);
         let changes = registry.changes();
         let before = *changes.borrow();
         registry.install_native(native, NewOffer::tools(vec![tool("x")]), Arc::new(Echo));

@@ -2,7 +2,7 @@
 //! size and shape of each result.
 
 use super::LoadError;
-use super::component::Offers;
+use super::types::Offers;
 use super::types::{Completion, Content, PromptResult, ResourceBody, ResourceContents};
 
 /// Bytes a result puts on the wire, before JSON escaping; binary counts

@@ -22,11 +22,11 @@ use wasmtime::component::{Instance, InstancePre};
 
 use super::bindings::{v1, v2};
 use super::checks::{OutputSize, output_size, structured_object, validate_offers};
-use super::plain::{self, Plain, Refused};
+use super::plain::{self, Plain};
 use super::state::{CallState, CapturedStdio, EventSink};
 use super::types::{
-    CallError, CallResult, Completion, CompletionRequest, PromptDef, PromptResult, ResourceBody,
-    ResourceTemplateDef, ToolDef,
+    CallError, CallResult, Completion, CompletionRequest, Offers, PromptResult, ResourceBody,
+    ToolDef,
 };
 use super::{LoadError, Purpose, Sandbox};
 use crate::call::{CallOutcome, Failure};
@@ -46,25 +46,6 @@ pub(super) enum Exports {
     },
     /// No `corral:mcp` interface: its exported functions are the tools.
     Plain(Plain),
-}
-
-/// Everything a component offers, as it declared it at load.
-#[derive(Debug, Clone, Default)]
-pub struct Offers {
-    /// Its tools.
-    pub tools: Vec<ToolDef>,
-    /// Its resources.
-    pub resources: Vec<super::types::ResourceDef>,
-    /// Its resource templates.
-    pub templates: Vec<ResourceTemplateDef>,
-    /// Its prompts.
-    pub prompts: Vec<PromptDef>,
-    /// Whether it completes prompt arguments and template variables.
-    pub completion: bool,
-    /// Exported functions of a plain component that are not served, and why.
-    pub refused: Vec<Refused>,
-    /// The task support its tools declare (`corral:mcp/execution`), by tool name.
-    pub task_support: std::collections::BTreeMap<String, crate::config::TaskSupport>,
 }
 
 /// A compiled, linked component with its policy and what it offers.

@@ -28,7 +28,7 @@ use wasmtime::component::{Component, ComponentExportIndex, Instance, Type, Val};
 
 use super::checks::is_valid_tool_name;
 use super::state::CallState;
-use super::types::{Annotations, CallError, CallResult, Content, ToolDef};
+use super::types::{Annotations, CallError, CallResult, Content, Refused, ToolDef};
 use super::wit_json::{self, Unsupported, snake};
 
 /// One exported function served as a tool.
@@ -41,15 +41,6 @@ pub(super) struct PlainFunction {
     /// Parameters, by WIT name.
     params: Vec<(String, Type)>,
     result: Option<Type>,
-}
-
-/// An exported function that is not served, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Refused {
-    /// The function, as `iface#f` or `f`.
-    pub function: String,
-    /// Why it is not served.
-    pub reason: String,
 }
 
 /// What a plain component offers.

@@ -579,3 +579,31 @@ impl Serialize for Completion {
         map.end()
     }
 }
+
+/// Everything a component offers, as it declared it at load.
+#[derive(Debug, Clone, Default)]
+pub struct Offers {
+    /// Its tools.
+    pub tools: Vec<ToolDef>,
+    /// Its resources.
+    pub resources: Vec<ResourceDef>,
+    /// Its resource templates.
+    pub templates: Vec<ResourceTemplateDef>,
+    /// Its prompts.
+    pub prompts: Vec<PromptDef>,
+    /// Whether it completes prompt arguments and template variables.
+    pub completion: bool,
+    /// Exported functions of a plain component that are not served, and why.
+    pub refused: Vec<Refused>,
+    /// The task support its tools declare (`corral:mcp/execution`), by tool name.
+    pub task_support: std::collections::BTreeMap<String, crate::config::TaskSupport>,
+}
+
+/// An exported function that is not served, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    /// The function, as `iface#f` or `f`.
+    pub function: String,
+    /// Why it is not served.
+    pub reason: String,
+}
