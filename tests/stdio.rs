@@ -41,10 +41,16 @@ impl StdioServer {
     }
 
     fn start_with(config: &Path, env: &[(&str, &Path)]) -> StdioServer {
+        let config = config.to_str().expect("a UTF-8 path");
+        StdioServer::spawn(&["--config", config], env)
+    }
+
+    /// `corral serve --stdio ARGS` with `env` added.
+    fn spawn(args: &[&str], env: &[(&str, &Path)]) -> StdioServer {
         let mut command = Command::new(env!("CARGO_BIN_EXE_corral"));
         command
-            .args(["serve", "--stdio", "--config"])
-            .arg(config)
+            .args(["serve", "--stdio"])
+            .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
@@ -180,6 +186,57 @@ fn both_revisions_are_served_on_one_connection() {
     let (status, rest) = server.finish();
     assert_eq!(status.code(), Some(0));
     assert!(rest.is_empty(), "{rest:?}");
+}
+
+/// The bundled tools (`corral serve --stdio` without a config), as the
+/// first list of a client that asks the moment it has started the server
+/// gives them, with a compile cache that is empty (every component compiles
+/// while the client waits), then full: one list, no retry, every tool, in
+/// both revisions.
+#[test]
+fn the_first_list_a_client_sends_has_every_bundled_tool_cold_and_warm() {
+    let (data, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = [("CORRAL_DATA_DIR", data.path()), ("CORRAL_CACHE_DIR", cache.path())];
+    let names = |list: &Value| -> Vec<String> {
+        let tools = list["result"]["tools"].as_array().unwrap_or_else(|| panic!("{list}"));
+        tools.iter().map(|t| t["name"].as_str().unwrap().to_owned()).collect()
+    };
+    // Cold: a session client, at once.
+    let mut server = StdioServer::spawn(&[], &env);
+    server.send(&initialize(1));
+    server.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    server.send(&json!({ "jsonrpc": "2.0", "id": 2, "method": "tools/list" }));
+    let cold = names(&server.until_response(json!(2)).pop().unwrap());
+    let prompts = server.request(json!({ "jsonrpc": "2.0", "id": 3, "method": "prompts/list" }));
+    assert!(!prompts["result"]["prompts"].as_array().unwrap().is_empty(), "{prompts}");
+    assert_eq!(server.finish().0.code(), Some(0));
+    assert_eq!(cold.len(), 47, "{cold:?}");
+    for component in ["fs_", "text_", "notes_", "test_simple_text"] {
+        assert!(cold.iter().any(|name| name.starts_with(component)), "no {component}: {cold:?}");
+    }
+    // Warm: a stateless client, at once; the list may be cached.
+    let mut server = StdioServer::spawn(&[], &env);
+    let warm = server.request(stateless(1, "tools/list", json!({})));
+    assert_eq!(names(&warm), cold);
+    assert_eq!(warm["result"]["ttlMs"], 60000, "a complete list is cacheable: {warm}");
+    assert_eq!(server.finish().0.code(), Some(0));
+}
+
+/// A call sent the moment the server starts, of a component that is still
+/// compiling, waits for it and runs: no `busy`, no retry.
+#[test]
+fn a_call_at_first_contact_waits_for_its_compiling_component() {
+    let (data, cache) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let env = [("CORRAL_DATA_DIR", data.path()), ("CORRAL_CACHE_DIR", cache.path())];
+    let mut server = StdioServer::spawn(&[], &env);
+    let call = server.request(stateless(
+        1,
+        "tools/call",
+        json!({ "name": "text_sha256", "arguments": { "text": "abc" } }),
+    ));
+    let text = call["result"]["content"][0]["text"].as_str().unwrap_or_else(|| panic!("{call}"));
+    assert!(text.contains("ba7816bf"), "{call}");
+    assert_eq!(server.finish().0.code(), Some(0));
 }
 
 #[test]
@@ -327,8 +384,6 @@ fn python_sdk_reaches_corral_over_stdio_in_both_revisions() {
             .arg(&script)
             .args([mode, "stdio", env!("CARGO_BIN_EXE_corral"), "serve", "--stdio"])
             .env("CORRAL_DATA_DIR", &data)
-            // Components still loading are not listed yet: list until all are.
-            .env("MCP_CLIENT_EXPECT_TOOLS", "47")
             .output()
             .expect("python3 must be installed (with `pip install mcp==2.3.0`)");
         assert!(
@@ -399,11 +454,6 @@ fn inspector() -> (PathBuf, PathBuf) {
 /// Runs `mcp-inspector --cli ARGS -- corral serve --stdio --config
 /// CONFIG`; its JSON output.
 fn inspect(config: &Path, args: &[&str]) -> Value {
-    try_inspect(config, args).unwrap_or_else(|stderr| panic!("the inspector failed:\n{stderr}"))
-}
-
-/// [`inspect`], or the inspector's stderr when it fails.
-fn try_inspect(config: &Path, args: &[&str]) -> Result<Value, String> {
     let (node, cli) = inspector();
     let output = Command::new(&node)
         .arg(&cli)
@@ -416,47 +466,28 @@ fn try_inspect(config: &Path, args: &[&str]) -> Result<Value, String> {
         .env("PATH", node.parent().unwrap())
         .output()
         .expect("run the inspector");
-    if !output.status.success() {
-        return Err(String::from_utf8_lossy(&output.stderr).into_owned());
-    }
+    assert!(
+        output.status.success(),
+        "the inspector failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     // The inspector passes the server's stderr through; its own result is
     // the JSON document that ends its output.
     let start = stdout.find("{\n").unwrap_or_else(|| panic!("no JSON in: {stdout}"));
-    Ok(serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("{e}: {stdout}")))
+    serde_json::from_str(&stdout[start..]).unwrap_or_else(|e| panic!("{e}: {stdout}"))
 }
 
+/// The Inspector lists once and calls once, each with a server of its own
+/// started the moment before, as a one-shot command does: no retry.
 #[test]
-fn the_inspector_cli_lists_and_calls_over_stdio() {
+fn the_inspector_cli_lists_and_calls_over_stdio_at_first_contact() {
     let dir = tempfile::tempdir().unwrap();
     let config = config(dir.path(), "");
-    // A list sent the moment the server starts holds the tools ready by
-    // then; the component loads from the compile cache within milliseconds
-    // (longer on a busy machine), so a client that looks again soon sees
-    // it. The Inspector checks a tool's name against the list before it
-    // calls, so its call is retried the same way.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let list = inspect(&config, &["--method", "tools/list"]);
-        let tools = list["tools"].as_array().expect("a tools array");
-        if tools.iter().any(|t| t["name"] == "test_simple_text") {
-            assert_eq!(tools.len(), 34);
-            break;
-        }
-        assert!(Instant::now() < deadline, "never listed: {list}");
-    }
-    let call = loop {
-        let args = ["--method", "tools/call", "--tool-name", "test_simple_text"];
-        match try_inspect(&config, &args) {
-            Ok(call) => break call,
-            // Each inspect starts a server of its own, whose component may
-            // not be listed yet when the Inspector looks.
-            Err(stderr) if stderr.contains("not found on server") => {
-                assert!(Instant::now() < deadline, "never callable: {stderr}");
-            }
-            Err(stderr) => panic!("the inspector failed:\n{stderr}"),
-        }
-    };
+    let list = inspect(&config, &["--method", "tools/list"]);
+    let tools = list["tools"].as_array().expect("a tools array");
+    assert_eq!(tools.len(), 34, "{list}");
+    let call = inspect(&config, &["--method", "tools/call", "--tool-name", "test_simple_text"]);
     assert_eq!(call["content"][0]["text"], "This is a simple text response for testing.", "{call}");
 }
 

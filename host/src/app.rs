@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 
 use crate::cluster::Cluster;
 use crate::config::{Config, ConfigError};
+use crate::lock::Locked as _;
 use crate::mcp::{McpOptions, McpServer};
 use crate::metrics::Metrics;
 use crate::native::NativeServers;
@@ -26,7 +27,7 @@ use crate::pins::{Lock, LockError, Trust};
 use crate::registry::Registry;
 use crate::registry::components::{self, Loaded};
 use crate::sandbox::{Sandbox, SandboxError};
-use crate::tasks::RedisStore;
+use crate::task_store::RedisStore;
 
 /// Why the host could not start.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +124,7 @@ impl App {
         let cluster = Cluster::from_config(&config.cluster, metrics.clone())?;
         let options = McpOptions::from_config(&config.server, &config.tasks);
         let store = cluster.as_ref().map(|cluster| {
-            let store: Arc<dyn crate::tasks::TaskStore> =
+            let store: Arc<dyn crate::task_store::TaskStore> =
                 RedisStore::new(cluster.clone(), options.task_limits);
             store
         });
@@ -150,7 +151,7 @@ impl App {
     pub async fn loaded(&self) -> &Loaded {
         self.loaded
             .get_or_init(|| async {
-                let handle = self.loading.lock().unwrap_or_else(|e| e.into_inner()).take();
+                let handle = self.loading.locked().take();
                 match handle {
                     Some(handle) => handle.await.unwrap_or_else(|err| {
                         tracing::error!(error = %err, "the component loader stopped");
@@ -166,7 +167,7 @@ impl App {
     /// native servers' containers are removed. Calls in flight are the
     /// doors' to drain first.
     pub async fn shutdown(&self) {
-        if let Some(handle) = self.loading.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(handle) = self.loading.locked().take() {
             handle.abort();
         }
         self.mcp.shutdown();

@@ -4,9 +4,9 @@
 //! | what | kept in | while Redis cannot be reached |
 //! | --- | --- | --- |
 //! | rate limits (`[server.rate_limit]`) | one token bucket per client, `<prefix>:rl:<client>`, taken by a Lua script | each replica limits with its own buckets of the same config (so up to one limit per replica); `corral_rate_limit_fallback_total` counts those requests |
-//! | tasks | [`crate::tasks::RedisStore`] | a call of a tool whose task support is `optional` runs inline, under its inline limits, once this replica has seen Redis fail; creating a task otherwise, and reading, answering and cancelling one, answer `-32000` "task store unavailable: ..." (HTTP 503) |
+//! | tasks | [`crate::task_store::RedisStore`] | a call of a tool whose task support is `optional` runs inline, under its inline limits, once this replica has seen Redis fail; creating a task otherwise, and reading, answering and cancelling one, answer `-32000` "task store unavailable: ..." (HTTP 503) |
 //! | task cancels, answers, changes | pub/sub channel `<prefix>:signals` | delivered late: each replica re-reads its own running tasks every second |
-//! | 2025-11-25 sessions | [`crate::mcp::shared`]: the record in `<prefix>:sess:<id>`, cancels, answers, level and end on the channel `<prefix>:sessions` | a session this replica holds goes on; one it does not answers `-32000` "session store unavailable" (HTTP 503) |
+//! | 2025-11-25 sessions | [`crate::mcp::shared_sessions`]: the record in `<prefix>:sess:<id>`, cancels, answers, level and end on the channel `<prefix>:sessions` | a session this replica holds goes on; one it does not answers `-32000` "session store unavailable" (HTTP 503) |
 //!
 //! Every operation is bounded by `timeout_ms`; a failure is logged once
 //! per outage, counted in `corral_redis_errors_total{op}` and shown by
@@ -26,8 +26,8 @@ use redis::aio::ConnectionManager;
 use redis::{RedisResult, Script};
 
 use crate::config::{ClusterConfig, RateLimitConfig};
-use crate::http::auth::RateLimiter;
 use crate::metrics::Metrics;
+use crate::rate_limit::RateLimiter;
 
 /// Why a shared-state operation failed. The message never holds the URL.
 #[derive(Debug, Clone, thiserror::Error)]

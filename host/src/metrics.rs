@@ -281,7 +281,7 @@ impl Metrics {
                 rate_limit_fallback.clone(),
             );
         }
-        for status in crate::tasks::TaskStatus::ALL {
+        for status in crate::task_store::TaskStatus::ALL {
             let _ = tasks.get_or_create(&TaskLabels { status: status.as_str() });
         }
         let network_connections = Family::<NetworkLabels, Counter>::default();
@@ -384,16 +384,16 @@ impl Metrics {
         self.operation_duration.get_or_create(&KindLabels { kind }).observe(wall.as_secs_f64());
     }
 
-    /// Sets `corral_tasks` from a store's census ([`crate::tasks::TaskStore::census`]).
+    /// Sets `corral_tasks` from a store's census ([`crate::task_store::TaskStore::census`]).
     pub fn set_tasks(&self, census: [u64; 5]) {
-        for status in crate::tasks::TaskStatus::ALL {
+        for status in crate::task_store::TaskStatus::ALL {
             let count = i64::try_from(census[status.index()]).unwrap_or(i64::MAX);
             self.tasks.get_or_create(&TaskLabels { status: status.as_str() }).set(count);
         }
     }
 
     /// A task ended `status` after `age`.
-    pub fn record_task_end(&self, status: crate::tasks::TaskStatus, age: Duration) {
+    pub fn record_task_end(&self, status: crate::task_store::TaskStatus, age: Duration) {
         self.task_duration
             .get_or_create(&TaskLabels { status: status.as_str() })
             .observe(age.as_secs_f64());

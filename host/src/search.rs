@@ -27,6 +27,7 @@ use bm25::{Language, SearchEngine, SearchEngineBuilder};
 use serde_json::{Map, Value, json};
 
 use crate::call::{CallOutcome, Failure};
+use crate::lock::Locked as _;
 use crate::registry::{
     Backend, CallFuture, Catalog, Finished, FinishedCall, NewOffer, NewTool, OpFuture, Registry,
     SourceKind, ToolEntry, ToolOutput,
@@ -131,7 +132,7 @@ impl SearchBackend {
     /// The best `limit` matches for `query` in `catalog`, indexed again
     /// if it is not the one indexed last.
     fn search(&self, catalog: Arc<Catalog>, query: &str, limit: usize) -> Vec<Arc<ToolEntry>> {
-        let mut cached = self.index.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cached = self.index.locked();
         let current = cached.as_ref().is_some_and(|c| Arc::ptr_eq(&c.catalog, &catalog));
         if !current {
             let tools: Vec<Arc<ToolEntry>> =
@@ -157,6 +158,10 @@ impl Backend for SearchBackend {
             let Some(registry) = self.registry.upgrade() else {
                 return FinishedCall::failed(Failure::tool_failed("the server is stopping"));
             };
+            // A search made while sources load waits for them (at most
+            // `server.load_timeout_ms`), as a list does: the first search a
+            // client makes must see every tool.
+            registry.settled_or_timeout().await;
             // The arguments passed the input schema.
             let query = arguments["query"].as_str().unwrap_or_default();
             let limit = arguments["limit"].as_u64().unwrap_or(self.default_results.into()) as usize;
@@ -173,7 +178,7 @@ impl Backend for SearchBackend {
             result.insert("isError".into(), false.into());
             Finished {
                 outcome: CallOutcome::Ok,
-                output: ToolOutput::Native(result),
+                output: ToolOutput::Members(result),
                 fuel: 0,
                 elapsed: started.elapsed(),
                 stdio: CapturedStdio::default(),

@@ -126,8 +126,7 @@ fn spawn_cold(data: &std::path::Path, cache: &std::path::Path) -> (std::process:
     let config = data.join("corral.toml");
     std::fs::write(
         &config,
-        "[limits]\nqueue_timeout_ms = 120000\n\n\
-         [[component]]\nname = \"fs\"\npath = \"builtin:fs\"\n\
+        "[[component]]\nname = \"fs\"\npath = \"builtin:fs\"\n\
          [[component.dir]]\nhost = \".\"\nguest = \"/data\"\nmode = \"rw\"\n\n\
          [[component]]\nname = \"text\"\npath = \"builtin:text\"\n\n\
          [[component]]\nname = \"conformance\"\npath = \"builtin:conformance\"\nnamespace = \"\"\n",
@@ -168,18 +167,18 @@ fn a_cold_start_refuses_nothing_a_client_sends_the_moment_the_port_opens() {
     assert_eq!(init.status, 200, "{}", init.body);
     let discover = stateless_request(1, "server/discover", json!({}));
     assert_eq!(server.stateless(&discover, &[]).status, 200);
-    // A call for the last component to load waits for it, then runs.
+    // The first list, of either revision, waits for every component and
+    // has every tool: one list, no retry.
     let session = server.session();
-    let call = server.request(&session, 2, "tools/call", json!({ "name": "test_simple_text" }));
+    let list = server.request(&session, 2, "tools/list", json!({}));
+    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 44, "{}", list.body);
+    let list = server.stateless(&stateless_request(3, "tools/list", json!({})), &[]);
+    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 44, "{}", list.body);
+    assert_eq!(list.json()["result"]["ttlMs"], 60000, "complete, so cacheable: {}", list.body);
+    let call = server.request(&session, 4, "tools/call", json!({ "name": "test_simple_text" }));
     assert_eq!(call.status, 200, "{}", call.body);
     assert_eq!(call.json()["result"]["isError"], json!(false), "{}", call.body);
-    let list = server.request(&session, 3, "tools/list", json!({}));
-    assert_eq!(list.json()["result"]["tools"].as_array().unwrap().len(), 44);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while server.get("/readyz").status != 200 {
-        assert!(Instant::now() < deadline, "not ready within 120 s");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert_eq!(server.get("/readyz").status, 200);
     child.kill().unwrap();
     child.wait().unwrap();
 }

@@ -19,7 +19,18 @@ const FAST_RESTART: &str = "restart_backoff_ms = 200\nrestart_backoff_max_ms = 1
 /// A server with the native-echo image as native server `echo`, plus
 /// `extra` lines in its `[[native]]` table. Keeps its base directory (the
 /// secret file) alive for the test's duration by leaking it.
+/// The echo server with `extra` settings, once the host is ready (the
+/// server started once: `/readyz` waits for it).
 fn start_echo(extra: &str) -> Addr {
+    support::start(echo_config(extra))
+}
+
+/// [`start_echo`], as soon as the port is open.
+fn start_echo_serving(extra: &str) -> Addr {
+    support::start_serving(echo_config(extra))
+}
+
+fn echo_config(extra: &str) -> corral::config::Config {
     let image = echo_image();
     let dir = tempfile::tempdir().expect("tempdir").keep();
     std::fs::write(dir.join("token"), format!("{SECRET}\n")).unwrap();
@@ -40,7 +51,7 @@ MODE = "test"
 TOKEN = {{ from_file = "token" }}
 "#
     );
-    support::start(config(&native, &dir))
+    config(&native, &dir)
 }
 
 #[test]
@@ -254,11 +265,19 @@ fn an_oversized_message_is_a_clear_error_and_the_server_restarts() {
 fn a_missing_image_is_named_and_the_wasm_tools_keep_serving() {
     crate::fixture::require_docker();
     let dir = tempfile::tempdir().unwrap();
-    let addr = support::start(config(
+    let addr = support::start_serving(config(
         "[[native]]\nname = \"ghost\"\nimage = \"corral-no-such-image:404\"\nrestart_backoff_ms = 5000\n",
         dir.path(),
     ));
     let state = wait_for(&addr, "ghost", Duration::from_secs(30), |s| s["state"] == "down");
+    // A replica whose native server never started is not ready.
+    let ready = addr.get("/readyz");
+    assert_eq!(
+        (ready.status, ready.json()["status"].clone()),
+        (503, json!("failed")),
+        "{}",
+        ready.body
+    );
     let error = state["last_error"].as_str().unwrap();
     assert!(
         error.starts_with("image \"corral-no-such-image:404\" is not present on the docker engine (it is never pulled"),
@@ -304,7 +323,18 @@ fn leftover_containers_of_a_dead_host_are_removed_at_start() {
 #[test]
 fn tools_list_changed_is_sent_when_a_server_s_tools_come() {
     // The server answers only after the client has opened its stream.
-    let addr = start_echo("command = [\"--start-delay-ms\", \"1500\"]");
+    let addr = start_echo_serving("command = [\"--start-delay-ms\", \"1500\"]");
+    // The components' own list changes come first: wait them out.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = addr.get("/readyz").json();
+        let components = ready["components"].as_array().unwrap().clone();
+        if components.iter().all(|c| c["state"] == "ready") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the components never loaded: {ready}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     let session = addr.session();
     let mut stream = TcpStream::connect(addr.0).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
@@ -327,8 +357,9 @@ fn tools_list_changed_is_sent_when_a_server_s_tools_come() {
 
 #[test]
 fn a_server_that_never_answers_initialize_is_down_with_the_start_timeout_named() {
-    let addr =
-        start_echo("command = [\"--silent\"]\nstart_timeout_ms = 500\nrestart_backoff_ms = 5000");
+    let addr = start_echo_serving(
+        "command = [\"--silent\"]\nstart_timeout_ms = 500\nrestart_backoff_ms = 5000",
+    );
     let state = wait_for(&addr, "echo", Duration::from_secs(30), |s| s["state"] == "down");
     assert_eq!(
         state["last_error"],

@@ -44,6 +44,37 @@ fn python_sdk_server_is_listed_and_called_through_the_process_launcher() {
     assert_eq!(refused["isError"], true);
 }
 
+/// A client that connects the moment the port opens and lists once sees
+/// the native server's tools (the list waits for its first start), and can
+/// call one at once; `/readyz` says ready only once it has started.
+#[test]
+fn a_native_servers_tools_are_in_the_first_list_and_callable_at_once() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/native/adder.py");
+    let dir = tempfile::tempdir().unwrap();
+    let native = format!(
+        "[[native]]\nname = \"py\"\nlauncher = \"process\"\ncommand = [{:?}, {:?}]\n",
+        python(),
+        script.display().to_string()
+    );
+    let addr = support::start_serving(config(&native, dir.path()));
+    let list = addr.stateless(&support::stateless_request(1, "tools/list", json!({})), &[]);
+    let tools = list.json()["result"]["tools"].clone();
+    assert!(
+        tools.as_array().unwrap().iter().any(|t| t["name"] == "py_add"),
+        "the first list lacks the native tool: {}",
+        list.body
+    );
+    let ready = addr.get("/readyz");
+    assert_eq!(ready.status, 200, "{}", ready.body);
+    let call = support::stateless_request(
+        2,
+        "tools/call",
+        json!({ "name": "py_add", "arguments": { "a": 2, "b": 40 } }),
+    );
+    let reply = addr.stateless(&call, &[]);
+    assert_eq!(reply.json()["result"]["content"][0]["text"], "42", "{}", reply.body);
+}
+
 /// A native server's tools that change while it runs (its own
 /// `notifications/tools/list_changed`) reach the listeners of both
 /// revisions: a 2025-11-25 session's standalone stream and a 2026-07-28

@@ -103,7 +103,7 @@ pub fn run(data: &[u8]) {
             assert_eq!(written["isError"], true, "a refused result is an error: {text}");
             assert!(written.get("structuredContent").is_none());
         }
-        ToolOutput::Native(_) => unreachable!("not built here"),
+        ToolOutput::Members(_) => unreachable!("not built here"),
     }
     if input.stateless {
         assert_eq!(written["resultType"], "complete");

@@ -1,5 +1,5 @@
 //! The `[tasks]` table: long-running calls run as MCP tasks (see
-//! [`crate::tasks`] for the lifecycle), and which tools may run so.
+//! [`crate::task_store`] for the lifecycle), and which tools may run so.
 //!
 //! ```toml
 //! [tasks]

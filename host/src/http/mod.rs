@@ -7,7 +7,7 @@
 //! | `/mcp` | GET | a 2025-11-25 session's standalone SSE stream (`notifications/tools/list_changed`); 405 with `legacy_sessions = false` |
 //! | `/mcp` | DELETE | ends a 2025-11-25 session: 204; 405 with `legacy_sessions = false` |
 //! | `/healthz` | GET | 200 `{"status":"ok"}` as soon as the port is open |
-//! | `/readyz` | GET | 503 while a component loads or after one failed (named), then 200; every component's and native server's state |
+//! | `/readyz` | GET | 503 while a component loads or a native server has not started yet, or after one failed (named), then 200; every component's and native server's state |
 //! | `/metrics` | GET | Prometheus (OpenMetrics) text; names in [`crate::metrics`] |
 //!
 //! A POST to `/mcp` passes these checks in order; the first to fail answers
@@ -361,15 +361,22 @@ async fn route<B: RequestBody>(
     }
 }
 
-/// `/readyz`: ready once every component has loaded, none failed, and the
-/// server is not draining.
+/// `/readyz`: ready once every component has loaded and every native
+/// server has started once, none failed, and the server is not draining
+/// (a native server that served and now restarts keeps it ready: its
+/// calls answer at once that it is down).
 fn readiness(door: &HttpState) -> (bool, Value) {
     let mut loading = false;
     let mut failed = false;
-    let components: Vec<Value> = door
-        .app
-        .registry
-        .status()
+    let sources = door.app.registry.status();
+    for native in sources.iter().filter(|s| s.kind == SourceKind::Native) {
+        match native.state {
+            SourceState::Loading => loading = true,
+            SourceState::Failed(_) => failed = true,
+            SourceState::Ready => {}
+        }
+    }
+    let components: Vec<Value> = sources
         .into_iter()
         .filter(|s| matches!(s.kind, SourceKind::Component { .. }))
         .map(|s| {

@@ -20,7 +20,7 @@ pub enum Change {
     ResourceUpdated(Arc<str>),
     /// A task changed: its owner's 2025-11-25 session stream, or its
     /// listeners (2026-07-28), hear it.
-    Task(Arc<crate::tasks::Task>),
+    Task(Arc<crate::task_store::Task>),
 }
 
 impl Change {

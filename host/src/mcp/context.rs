@@ -53,7 +53,7 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Who owns the tasks the request makes (see [`crate::tasks`]): its
+    /// Who owns the tasks the request makes (see [`crate::task_store`]): its
     /// bearer token, else its 2025-11-25 session, else its peer address,
     /// or the stdio connection.
     pub fn owner(&self) -> Arc<str> {

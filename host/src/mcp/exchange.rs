@@ -5,6 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use super::session::{InFlight, Session};
+use crate::lock::Locked as _;
 
 /// One message's context.
 pub struct Exchange<'a> {
@@ -80,6 +81,6 @@ impl Connection {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<Arc<Session>>> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner())
+        self.session.locked()
     }
 }

@@ -85,7 +85,7 @@ pub struct McpOptions {
     /// Search mode: `tools/list` shows `search_tools` and these tools only.
     pub tool_search: Option<Arc<[String]>>,
     /// The limits of tasks (`[tasks]`).
-    pub task_limits: crate::tasks::TaskLimits,
+    pub task_limits: crate::task_store::TaskLimits,
     /// 2026-07-28: how long a task-capable call runs inline before it
     /// becomes a task.
     pub task_promote_after: Duration,
@@ -95,7 +95,7 @@ impl McpOptions {
     /// The options `server` and `tasks` set.
     pub fn from_config(server: &ServerConfig, tasks: &crate::config::TasksConfig) -> McpOptions {
         McpOptions {
-            task_limits: crate::tasks::TaskLimits::from_config(tasks),
+            task_limits: crate::task_store::TaskLimits::from_config(tasks),
             task_promote_after: Duration::from_millis(tasks.promote_after_ms),
             page_size: server.page_size as usize,
             max_calls_in_flight: server.max_calls_in_flight,
@@ -137,7 +137,7 @@ pub struct McpServer {
     /// Signs 2026-07-28 `requestState`s.
     pub(super) state_key: StateKey,
     /// Where tasks are kept.
-    pub(super) tasks: Arc<dyn crate::tasks::TaskStore>,
+    pub(super) tasks: Arc<dyn crate::task_store::TaskStore>,
     /// The tasks this replica runs.
     pub(super) running: Running,
     /// With `[cluster]`: the sessions' shared part.
@@ -161,7 +161,7 @@ impl McpServer {
         registry: Arc<Registry>,
         options: McpOptions,
         metrics: Arc<Metrics>,
-        tasks: Option<Arc<dyn crate::tasks::TaskStore>>,
+        tasks: Option<Arc<dyn crate::task_store::TaskStore>>,
         cluster: Option<Arc<crate::cluster::Cluster>>,
     ) -> Result<Arc<McpServer>, getrandom::Error> {
         let server = Arc::new(McpServer {
@@ -171,7 +171,8 @@ impl McpServer {
             // Task status changes come with every progress message.
             changes: broadcast::channel(1024).0,
             shutdown: watch::Sender::new(false),
-            tasks: tasks.unwrap_or_else(|| crate::tasks::MemoryStore::new(options.task_limits)),
+            tasks: tasks
+                .unwrap_or_else(|| crate::task_store::MemoryStore::new(options.task_limits)),
             running: Running::default(),
             shared: cluster
                 .map(|cluster| SharedSessions::new(cluster, options.session_idle_timeout)),

@@ -27,6 +27,7 @@ use serde_json::Value;
 use tokio::sync::{oneshot, watch};
 
 use super::jsonrpc::RequestId;
+use crate::lock::Locked as _;
 
 /// The longest time between sweeps of expired sessions; sweeping on every
 /// request would cost O(sessions) per request.
@@ -416,7 +417,7 @@ impl Sessions {
 /// Locks a mutex, recovering the data if a holder panicked: every critical
 /// section here leaves the data consistent.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex.locked()
 }
 
 #[cfg(test)]

@@ -90,7 +90,7 @@ impl Serialize for OpResult<'_> {
                 map.serialize_entry("messages", &prompt.messages)?;
             }
             OpOutput::Completion(completion) => map.serialize_entry("completion", completion)?,
-            OpOutput::Native(members) => {
+            OpOutput::Members(members) => {
                 for (key, value) in members {
                     map.serialize_entry(key, value)?;
                 }
@@ -115,7 +115,7 @@ impl Serialize for CallToolResult<'_> {
         let mut map = serializer.serialize_map(None)?;
         match self.output {
             ToolOutput::Component(result) => component_members(&mut map, result)?,
-            ToolOutput::Native(members) => {
+            ToolOutput::Members(members) => {
                 for (key, value) in members {
                     map.serialize_entry(key, value)?;
                 }

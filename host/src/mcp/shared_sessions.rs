@@ -77,7 +77,7 @@ impl SharedSessions {
     /// Sessions shared through `cluster`, each kept `idle` after its last
     /// request.
     pub fn new(cluster: Arc<Cluster>, idle: Duration) -> Arc<SharedSessions> {
-        Arc::new(SharedSessions { cluster, idle, replica: crate::tasks::new_id().to_string() })
+        Arc::new(SharedSessions { cluster, idle, replica: crate::task_store::new_id().to_string() })
     }
 
     pub(super) fn key(&self, id: &str) -> String {

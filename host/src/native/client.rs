@@ -35,6 +35,7 @@ use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::call::ClientRequest;
 use crate::framing::{LineError, LineReader, write_line};
+use crate::lock::Locked as _;
 use crate::sandbox::{AskError, EventSink, GuestEvent, LogLevel};
 
 /// The MCP revision Corral asks native servers for.
@@ -98,7 +99,7 @@ struct Shared {
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // The maps stay consistent whatever a panicking holder did.
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    mutex.locked()
 }
 
 impl Shared {

@@ -49,6 +49,7 @@ use tokio::process::{Child, ChildStdin, ChildStdout, Command};
 
 pub use super::spec::{EnvEntry, LaunchSpec};
 use crate::config::Launcher;
+use crate::lock::Locked as _;
 
 /// The label every Corral container carries.
 pub const MANAGED_LABEL: &str = "corral.managed=1";
@@ -122,12 +123,12 @@ pub struct StderrTail(Mutex<VecDeque<String>>);
 impl StderrTail {
     /// The kept lines joined by `"; "`, or `None` if there were none.
     pub fn summary(&self) -> Option<String> {
-        let lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = self.0.locked();
         (!lines.is_empty()).then(|| lines.iter().cloned().collect::<Vec<_>>().join("; "))
     }
 
     fn push(&self, line: String) {
-        let mut lines = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let mut lines = self.0.locked();
         if lines.len() == STDERR_TAIL_LINES {
             lines.pop_front();
         }

@@ -48,6 +48,7 @@ use self::supervisor::ServerSlot;
 use crate::call::Failure;
 use crate::config::ConfigError;
 pub use crate::config::{Launcher, NativeConfig};
+use crate::lock::Locked as _;
 use crate::metrics::Metrics;
 use crate::registry::uri_template::UriTemplate;
 use crate::registry::{
@@ -159,7 +160,7 @@ impl NativeServers {
                 Ok(result) => {
                     let is_error = result.get("isError") == Some(&Value::Bool(true));
                     let outcome = if is_error { CallOutcome::ToolError } else { CallOutcome::Ok };
-                    (outcome, ToolOutput::Native(result))
+                    (outcome, ToolOutput::Members(result))
                 }
                 Err(failure) => (failure.outcome, ToolOutput::Failure(failure)),
             };
@@ -298,7 +299,7 @@ impl NativeServers {
                 Ok(_) => CallOutcome::Ok,
                 Err(failure) => failure.outcome,
             },
-            output: OpOutput::from_result(result, OpOutput::Native),
+            output: OpOutput::from_result(result, OpOutput::Members),
             fuel: 0,
             elapsed: started.elapsed(),
             stdio: CapturedStdio::default(),
@@ -627,7 +628,7 @@ impl Drop for NativeServers {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|e| e.into_inner())
+    mutex.locked()
 }
 
 #[cfg(test)]

@@ -26,6 +26,7 @@ use super::NativeServers;
 use super::client::{Client, ClientError};
 use super::launcher::{self, LaunchSpec, Launched};
 use crate::config::Launcher;
+use crate::lock::Locked as _;
 
 /// Longest wait for a health ping's answer.
 const MAX_PING_TIMEOUT: Duration = Duration::from_secs(5);
@@ -93,7 +94,7 @@ impl ServerSlot {
     }
 
     fn status(&self) -> std::sync::MutexGuard<'_, Status> {
-        self.status.lock().unwrap_or_else(|e| e.into_inner())
+        self.status.locked()
     }
 
     /// The connection for a call while the circuit is closed; otherwise

@@ -25,9 +25,10 @@ use crate::schema::InputSchema;
 pub enum ToolOutput {
     /// A component's result, checked by the sandbox.
     Component(ToolResult),
-    /// A native server's `CallToolResult` members (`content`,
-    /// `structuredContent`, `isError`), as the server sent them.
-    Native(Map<String, Value>),
+    /// A `CallToolResult`'s members (`content`, `structuredContent`,
+    /// `isError`) as their maker wrote them: a native server, or the host's
+    /// own `search_tools`.
+    Members(Map<String, Value>),
     /// The call did not produce the tool's own result.
     Failure(Failure),
 }
@@ -41,8 +42,8 @@ pub enum OpOutput {
     Prompt(PromptResult),
     /// A component's suggestions.
     Completion(Completion),
-    /// A native server's result members, as it sent them.
-    Native(Map<String, Value>),
+    /// A result's members as their maker wrote them (a native server).
+    Members(Map<String, Value>),
     /// It did not produce a result.
     Failure(Failure),
 }

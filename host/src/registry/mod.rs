@@ -50,6 +50,7 @@ use tokio::sync::{broadcast, watch};
 pub use self::entries::*;
 use self::uri_template::scheme;
 use crate::call::Failure;
+use crate::lock::Locked as _;
 use crate::pins::Trust;
 
 /// Why a component's offer could not be installed.
@@ -476,12 +477,12 @@ impl Registry {
     /// Sets what tools installed from now on are checked against: the lock
     /// file and the poisoning scan ([`crate::pins`]).
     pub fn set_trust(&self, trust: Trust) {
-        *self.trust.lock().unwrap_or_else(|e| e.into_inner()) = Arc::new(trust);
+        *self.trust.locked() = Arc::new(trust);
     }
 
     /// What tools are checked against.
     fn trust(&self) -> Arc<Trust> {
-        self.trust.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.trust.locked().clone()
     }
 
     /// Adds a source: a component or native server starts
@@ -835,7 +836,7 @@ impl Registry {
 
     fn lock(&self) -> MutexGuard<'_, Vec<Source>> {
         // Every critical section leaves the sources consistent.
-        self.sources.lock().unwrap_or_else(|e| e.into_inner())
+        self.sources.locked()
     }
 
     /// Builds and swaps in the snapshot of `sources`, then tells listeners.

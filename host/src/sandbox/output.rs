@@ -8,9 +8,10 @@
 
 use std::io;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use crate::lock::Locked as _;
 use tokio::io::AsyncWrite;
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
@@ -45,7 +46,7 @@ impl Captured {
     fn with<R>(&self, f: impl FnOnce(&mut Buffer) -> R) -> R {
         // A poisoned lock only means a writer panicked mid-push; the bytes
         // are still a valid prefix, so keep going.
-        f(&mut self.0.lock().unwrap_or_else(PoisonError::into_inner))
+        f(&mut self.0.locked())
     }
 
     /// The kept bytes as (lossy) text, leaving them in place.

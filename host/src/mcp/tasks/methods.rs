@@ -16,7 +16,7 @@ use super::super::reply::Reply;
 use super::super::server::McpServer;
 use super::shapes::{inline_end, task_json};
 use super::{CANCEL_WAIT, MAX_TAIL_LINES, TAIL_LINES, complete, later, task_error, task_id};
-use crate::tasks::{Signal, TaskEnd};
+use crate::task_store::{Signal, TaskEnd};
 
 impl McpServer {
     /// `tasks/get`.

@@ -72,7 +72,7 @@ use super::server::McpServer;
 use super::shapes::CallToolResult;
 use crate::config::TaskSupport;
 use crate::registry::{FinishedCall, ToolEntry, ToolOutput};
-use crate::tasks::{Signal, Task, TaskEnd, TaskError, TaskStatus};
+use crate::task_store::{Signal, Task, TaskEnd, TaskError, TaskStatus};
 
 /// Lines of output a `tasks/get` answer carries by default.
 pub const TAIL_LINES: usize = 20;

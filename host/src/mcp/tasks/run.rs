@@ -24,9 +24,10 @@ use super::running::{AnswersRx, CancelRx};
 use super::shapes::created_answer;
 use super::{Mode, audit_start, settle, task_error};
 use crate::call::{CallOutcome, Failure};
+use crate::lock::Locked as _;
 use crate::registry::{FinishedCall, ToolEntry};
 use crate::sandbox::GuestEvent;
-use crate::tasks::{Task, TaskError, TaskStatus, Update};
+use crate::task_store::{Task, TaskError, TaskStatus, Update};
 
 /// Where a promotable call is: inline (its request waits), a task, answered
 /// inline, or cancelled while inline (its request went away).
@@ -43,7 +44,7 @@ struct Registration(Arc<Mutex<Option<(Canceller, RequestId)>>>);
 
 impl Registration {
     fn forget(&self) {
-        let taken = self.0.lock().unwrap_or_else(|e| e.into_inner()).take();
+        let taken = self.0.locked().take();
         if let Some((canceller, id)) = taken {
             canceller.in_flight().end(&id);
         }
@@ -137,7 +138,7 @@ impl McpServer {
             mut cancel,
             accounting,
         } = call;
-        *registration.0.lock().unwrap_or_else(|e| e.into_inner()) = cancel.registration();
+        *registration.0.locked() = cancel.registration();
         // 2025-11-25: the task's client cannot answer questions during it.
         let asker = match promotable {
             true => asker,

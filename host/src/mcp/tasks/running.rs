@@ -1,11 +1,12 @@
 //! The tasks this replica runs: how to stop each, and where its answers
-//! go. The store ([`crate::tasks`]) knows every task of every replica; this
+//! go. The store ([`crate::task_store`]) knows every task of every replica; this
 //! knows the calls running here.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use crate::lock::Locked as _;
 use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 
@@ -29,7 +30,7 @@ pub(super) type AnswersRx = mpsc::UnboundedReceiver<Arc<Map<String, Value>>>;
 
 impl Running {
     fn lock(&self) -> MutexGuard<'_, HashMap<Arc<str>, Local>> {
-        self.tasks.lock().unwrap_or_else(|e| e.into_inner())
+        self.tasks.locked()
     }
 
     pub(super) fn add(&self, id: &Arc<str>) -> (CancelRx, AnswersRx) {

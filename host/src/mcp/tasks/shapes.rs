@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::super::jsonrpc::RequestId;
 use super::super::protocol::{self, Revision};
 use super::super::reply::Answer;
-use crate::tasks::{Task, TaskEnd, TaskStatus, rfc3339};
+use crate::task_store::{Task, TaskEnd, TaskStatus, rfc3339};
 
 /// The params of a task's status notification: the task, and for
 /// 2026-07-28 (`notifications/tasks`) what `tasks/get` inlines.

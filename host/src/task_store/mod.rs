@@ -29,8 +29,10 @@
 //! `[cluster] redis_url`, [`RedisStore`] shares tasks between replicas
 //! behind the same trait.
 
+#[cfg(test)]
+mod contract;
 mod memory;
-mod shared;
+mod redis_store;
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,7 +41,7 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 pub use self::memory::MemoryStore;
-pub use self::shared::{LEASE, RedisStore};
+pub use self::redis_store::{LEASE, RedisStore};
 use crate::config::TasksConfig;
 
 /// Where a task is in its life.

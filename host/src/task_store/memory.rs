@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 use super::{Signal, Task, TaskError, TaskLimits, TaskStatus, TaskStore, Update, new_id};
+use crate::lock::Locked as _;
 
 /// How often expired tasks are dropped when nothing else touches the store.
 const SWEEP_PERIOD: Duration = Duration::from_secs(1);
@@ -94,7 +95,7 @@ impl MemoryStore {
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.locked()
     }
 
     fn changed(&self, id: &Arc<str>) {
@@ -369,12 +370,14 @@ impl TaskStore for MemoryStore {
     }
 }
 
+/// What is particular to this store; what every store does is tested in
+/// [`super::contract`].
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::tasks::TaskEnd;
+    use crate::task_store::TaskEnd;
 
     fn limits() -> TaskLimits {
         TaskLimits {
@@ -389,73 +392,6 @@ mod tests {
 
     fn end(status: TaskStatus) -> Update {
         Update::End { status, end: Some(TaskEnd::Result(Arc::new(json!({})))), message: None }
-    }
-
-    #[tokio::test]
-    async fn limits_per_owner_and_in_all() {
-        let store = MemoryStore::new(limits());
-        let a1 = store.create("a", "t", true, None).await.unwrap();
-        store.create("a", "t", true, None).await.unwrap();
-        assert_eq!(
-            store.create("a", "t", true, None).await.unwrap_err(),
-            TaskError::TooManyForClient { limit: 2 }
-        );
-        store.create("b", "t", true, None).await.unwrap();
-        assert_eq!(
-            store.create("c", "t", true, None).await.unwrap_err(),
-            TaskError::TooMany { limit: 3 }
-        );
-        // A finished task frees its slot.
-        store.update(&a1.id, end(TaskStatus::Completed)).await.unwrap();
-        store.create("a", "t", true, None).await.unwrap();
-        assert_eq!(store.census(), [3, 0, 1, 0, 0]);
-    }
-
-    #[tokio::test]
-    async fn another_owners_task_is_unknown() {
-        let store = MemoryStore::new(limits());
-        let task = store.create("a", "t", true, None).await.unwrap();
-        assert!(matches!(store.get("b", &task.id).await, Err(TaskError::Unknown(_))));
-        assert!(matches!(store.cancel("b", &task.id, "x").await, Err(TaskError::Unknown(_))));
-        assert_eq!(store.get("a", &task.id).await.unwrap().status, TaskStatus::Working);
-    }
-
-    #[tokio::test]
-    async fn cancel_is_final_and_signalled() {
-        let store = MemoryStore::new(limits());
-        let mut signals = store.signals();
-        let task = store.create("a", "t", true, None).await.unwrap();
-        let cancelled = store.cancel("a", &task.id, "asked").await.unwrap();
-        assert_eq!(cancelled.status, TaskStatus::Cancelled);
-        assert!(matches!(signals.recv().await.unwrap(), Signal::Cancel(id) if id == task.id));
-        // The runner's late end does not change it.
-        store.update(&task.id, end(TaskStatus::Completed)).await.unwrap();
-        let again = store.cancel("a", &task.id, "again").await.unwrap();
-        assert_eq!((again.status, again.end), (TaskStatus::Cancelled, None));
-    }
-
-    #[tokio::test]
-    async fn answers_are_taken_key_by_key() {
-        let store = MemoryStore::new(limits());
-        let mut signals = store.signals();
-        let task = store.create("a", "t", true, None).await.unwrap();
-        let questions = json!({ "q1": {}, "q2": {} }).as_object().unwrap().clone();
-        store.update(&task.id, Update::InputRequired(questions)).await.unwrap();
-        let one = json!({ "q1": { "action": "accept" }, "nope": {} });
-        store.answer("a", &task.id, one.as_object().unwrap()).await.unwrap();
-        let now = store.get("a", &task.id).await.unwrap();
-        assert_eq!(now.status, TaskStatus::InputRequired);
-        assert_eq!(now.input_requests.keys().collect::<Vec<_>>(), ["q2"]);
-        let two = json!({ "q2": { "action": "decline" } });
-        store.answer("a", &task.id, two.as_object().unwrap()).await.unwrap();
-        assert_eq!(store.get("a", &task.id).await.unwrap().status, TaskStatus::Working);
-        let answered = loop {
-            if let Signal::Answered(id, answers) = signals.recv().await.unwrap() {
-                assert_eq!(id, task.id);
-                break answers;
-            }
-        };
-        assert_eq!(answered.len(), 2);
     }
 
     #[tokio::test]
@@ -476,31 +412,5 @@ mod tests {
         store.create("a", "t", true, None).await.unwrap();
         assert!(store.get("a", &ids[0]).await.is_err(), "past max_kept, the oldest goes");
         assert!(store.get("a", &ids[2]).await.is_ok());
-    }
-
-    #[tokio::test]
-    async fn output_keeps_the_last_lines_within_its_bytes() {
-        let store = MemoryStore::new(limits());
-        let task = store.create("a", "t", true, None).await.unwrap();
-        for n in 0..10 {
-            store.update(&task.id, Update::Output(format!("line {n}"))).await.unwrap();
-        }
-        let tail = store.tail("a", &task.id, 100).await.unwrap();
-        assert!(tail.len() <= 32 && tail.ends_with("line 9\n"), "{tail:?}");
-        assert_eq!(store.tail("a", &task.id, 1).await.unwrap(), "line 9\n");
-    }
-
-    #[tokio::test]
-    async fn pages_follow_creation_order() {
-        let store = MemoryStore::new(TaskLimits { max_per_owner: 3, ..limits() });
-        let mut ids = Vec::new();
-        for _ in 0..3 {
-            ids.push(store.create("a", "t", true, None).await.unwrap().id);
-        }
-        let (page, next) = store.list("a", None, 2).await.unwrap();
-        assert_eq!(page.iter().map(|t| t.id.clone()).collect::<Vec<_>>(), ids[..2]);
-        let (rest, none) = store.list("a", next.as_deref(), 2).await.unwrap();
-        assert_eq!((rest.len(), none), (1, None));
-        assert!(matches!(store.list("a", Some("x"), 2).await, Err(TaskError::BadCursor(_))));
     }
 }

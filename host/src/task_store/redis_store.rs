@@ -33,6 +33,7 @@ use tokio::sync::broadcast;
 
 use super::{Signal, Task, TaskEnd, TaskError, TaskLimits, TaskStatus, TaskStore, Update, new_id};
 use crate::cluster::{Cluster, ClusterError};
+use crate::lock::Locked as _;
 
 /// How long a running task stays alive without its runner renewing it.
 pub const LEASE: Duration = Duration::from_secs(10);
@@ -44,210 +45,39 @@ const TICK: Duration = Duration::from_secs(1);
 const CHANNEL: &str = "signals";
 
 /// Shared by every script: Redis's clock in ms, ending a task, dropping one.
-const LIB: &str = r"
-local P = ARGV[1]
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
-local function is_final(status)
-  return status == 'completed' or status == 'failed' or status == 'cancelled'
-end
-local function drop(id)
-  local k = P .. ':t:' .. id
-  local owner = redis.call('HGET', k, 'owner')
-  if owner then
-    redis.call('ZREM', P .. ':owner:' .. owner, id)
-    redis.call('ZREM', P .. ':running:' .. owner, id)
-  end
-  redis.call('ZREM', P .. ':running', id)
-  redis.call('SREM', P .. ':waiting', id)
-  redis.call('DEL', k, k .. ':out', k .. ':req', k .. ':ans')
-end
-local function append_out(id, text, cap)
-  local k = P .. ':t:' .. id .. ':out'
-  local len = redis.call('APPEND', k, text)
-  if len > cap then
-    local kept = redis.call('GETRANGE', k, len - cap, -1)
-    local nl = string.find(kept, '\n', 1, true)
-    if nl then kept = string.sub(kept, nl + 1) end
-    redis.call('SET', k, kept)
-  end
-end
-local function finish(id, status, message, ending, now, ttl, max_kept)
-  local k = P .. ':t:' .. id
-  local owner = redis.call('HGET', k, 'owner')
-  redis.call('HSET', k, 'status', status, 'updated', now)
-  if message ~= '' then redis.call('HSET', k, 'message', message) end
-  if ending ~= '' then redis.call('HSET', k, 'end', ending) end
-  redis.call('DEL', k .. ':req', k .. ':ans')
-  redis.call('ZREM', P .. ':running', id)
-  if owner then redis.call('ZREM', P .. ':running:' .. owner, id) end
-  redis.call('SREM', P .. ':waiting', id)
-  -- A safety net: the sweep drops it at its TTL; this, if no replica runs.
-  redis.call('PEXPIRE', k, ttl + 60000)
-  redis.call('PEXPIRE', k .. ':out', ttl + 60000)
-  redis.call('ZADD', P .. ':done:' .. status, now, id)
-  local kinds = {'completed', 'failed', 'cancelled'}
-  local kept = 0
-  for _, s in ipairs(kinds) do kept = kept + redis.call('ZCARD', P .. ':done:' .. s) end
-  while kept > max_kept do
-    local oldest, oldest_at = nil, nil
-    for _, s in ipairs(kinds) do
-      local first = redis.call('ZRANGE', P .. ':done:' .. s, 0, 0, 'WITHSCORES')
-      if first[1] and (oldest_at == nil or tonumber(first[2]) < oldest_at) then
-        oldest, oldest_at = s, tonumber(first[2])
-      end
-    end
-    if not oldest then break end
-    local popped = redis.call('ZPOPMIN', P .. ':done:' .. oldest)
-    drop(popped[1])
-    kept = kept - 1
-  end
-end
-";
+const LIB: &str = include_str!("lua/lib.lua");
 
 /// ARGV: P, id, owner, tool, stateless, session, ttl, poll, max_tasks,
 /// max_per_owner. Returns `{'ok', now}`, `{'too_many'}` or
 /// `{'too_many_for_client'}`.
-const CREATE: &str = r"
-local id, owner = ARGV[2], ARGV[3]
-if redis.call('ZCARD', P .. ':running') >= tonumber(ARGV[9]) then return {'too_many'} end
-if redis.call('ZCARD', P .. ':running:' .. owner) >= tonumber(ARGV[10]) then
-  return {'too_many_for_client'}
-end
-local now = now_ms()
-local seq = redis.call('INCR', P .. ':seq')
-local k = P .. ':t:' .. id
-redis.call('HSET', k, 'owner', owner, 'tool', ARGV[4], 'stateless', ARGV[5], 'status', 'working',
-  'created', now, 'updated', now, 'ttl', ARGV[7], 'poll', ARGV[8], 'seq', seq)
-if ARGV[6] ~= '' then redis.call('HSET', k, 'session', ARGV[6]) end
-redis.call('ZADD', P .. ':running', now + tonumber(ARGV[11]), id)
-redis.call('ZADD', P .. ':running:' .. owner, 0, id)
-redis.call('ZADD', P .. ':owner:' .. owner, seq, id)
-return {'ok', tostring(now)}
-";
+const CREATE: &str = include_str!("lua/create.lua");
 
 /// ARGV: P, id, kind, then per kind: `output` text cap; `progress`
 /// message cap; `input` then key, request pairs; `end` status message
 /// ending ttl max_kept. Returns 1 when the task changed, 0 when it had
 /// already ended (or is gone).
-const UPDATE: &str = r"
-local id, kind = ARGV[2], ARGV[3]
-local k = P .. ':t:' .. id
-local status = redis.call('HGET', k, 'status')
-if not status then return -1 end
-if kind == 'output' then
-  append_out(id, ARGV[4], tonumber(ARGV[5]))
-  return 0
-end
-if is_final(status) then return 0 end
-local now = now_ms()
-if kind == 'progress' then
-  redis.call('HSET', k, 'message', ARGV[4], 'updated', now)
-  append_out(id, '[progress] ' .. ARGV[4] .. '\n', tonumber(ARGV[5]))
-elseif kind == 'input' then
-  redis.call('DEL', k .. ':req', k .. ':ans')
-  for i = 4, #ARGV, 2 do redis.call('HSET', k .. ':req', ARGV[i], ARGV[i + 1]) end
-  redis.call('HSET', k, 'status', 'input_required', 'updated', now)
-  redis.call('SADD', P .. ':waiting', id)
-else
-  finish(id, ARGV[4], ARGV[5], ARGV[6], now, tonumber(ARGV[7]), tonumber(ARGV[8]))
-end
-return 1
-";
+const UPDATE: &str = include_str!("lua/update.lua");
 
 /// ARGV: P, id, owner, then key, response pairs. Returns -1 (not this
 /// owner's), 0 (nothing answered), 1 (some answered), 2 (all answered:
 /// working again).
-const ANSWER: &str = r"
-local id = ARGV[2]
-local k = P .. ':t:' .. id
-local fields = redis.call('HMGET', k, 'owner', 'status')
-if fields[1] ~= ARGV[3] then return -1 end
-if fields[2] ~= 'input_required' then return 0 end
-local answered = 0
-for i = 4, #ARGV, 2 do
-  if redis.call('HDEL', k .. ':req', ARGV[i]) == 1 then
-    redis.call('HSET', k .. ':ans', ARGV[i], ARGV[i + 1])
-    answered = 1
-  end
-end
-if answered == 0 then return 0 end
-redis.call('HSET', k, 'updated', now_ms())
-if redis.call('HLEN', k .. ':req') > 0 then return 1 end
-redis.call('HSET', k, 'status', 'working')
-redis.call('SREM', P .. ':waiting', id)
-return 2
-";
+const ANSWER: &str = include_str!("lua/answer.lua");
 
 /// ARGV: P, id. The answers of a task working again, once: taken away.
-const TAKE_ANSWERS: &str = r"
-local k = P .. ':t:' .. ARGV[2]
-if redis.call('HGET', k, 'status') ~= 'working' then return {} end
-local answers = redis.call('HGETALL', k .. ':ans')
-redis.call('DEL', k .. ':ans')
-return answers
-";
+const TAKE_ANSWERS: &str = include_str!("lua/take_answers.lua");
 
 /// ARGV: P, id, owner, reason, ttl, max_kept, cap. Returns -1 (not this
 /// owner's), 0 (already ended), 1 (cancelled now).
-const CANCEL: &str = r"
-local id = ARGV[2]
-local k = P .. ':t:' .. id
-local fields = redis.call('HMGET', k, 'owner', 'status')
-if fields[1] ~= ARGV[3] then return -1 end
-if is_final(fields[2]) then return 0 end
-finish(id, 'cancelled', ARGV[4], '', now_ms(), tonumber(ARGV[5]), tonumber(ARGV[6]))
-append_out(id, '[cancelled] ' .. ARGV[4] .. '\n', tonumber(ARGV[7]))
-return 1
-";
+const CANCEL: &str = include_str!("lua/cancel.lua");
 
 /// ARGV: P, id. Drops a task answered inline before anyone saw it.
-const DISCARD: &str = r"
-local id = ARGV[2]
-local status = redis.call('HGET', P .. ':t:' .. id, 'status')
-if status and is_final(status) then
-  for _, s in ipairs({'completed', 'failed', 'cancelled'}) do
-    redis.call('ZREM', P .. ':done:' .. s, id)
-  end
-end
-drop(id)
-return 1
-";
+const DISCARD: &str = include_str!("lua/discard.lua");
 
 /// ARGV: P, ttl, max_kept, lease, lost message, lost error, then the ids
 /// this replica runs. Renews their leases, ends the tasks whose runner
 /// stopped renewing, drops finished tasks past their TTL. Returns
 /// `{working, input_required, completed, failed, cancelled, dropped, lost ids...}`.
-const TICK_SCRIPT: &str = r"
-local now = now_ms()
-local ttl, max_kept, lease = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-for i = 7, #ARGV do redis.call('ZADD', P .. ':running', 'XX', now + lease, ARGV[i]) end
-local lost = redis.call('ZRANGEBYSCORE', P .. ':running', '-inf', now)
-for _, id in ipairs(lost) do
-  local status = redis.call('HGET', P .. ':t:' .. id, 'status')
-  if status and not is_final(status) then
-    finish(id, 'failed', ARGV[5], ARGV[6], now, ttl, max_kept)
-  else
-    redis.call('ZREM', P .. ':running', id)
-  end
-end
-local dropped = 0
-for _, s in ipairs({'completed', 'failed', 'cancelled'}) do
-  local expired = redis.call('ZRANGEBYSCORE', P .. ':done:' .. s, '-inf', now - ttl)
-  for _, id in ipairs(expired) do drop(id) end
-  dropped = dropped + #expired
-  redis.call('ZREMRANGEBYSCORE', P .. ':done:' .. s, '-inf', now - ttl)
-end
-local running = redis.call('ZCARD', P .. ':running')
-local waiting = redis.call('SCARD', P .. ':waiting')
-local counts = {math.max(0, running - waiting), waiting,
-  redis.call('ZCARD', P .. ':done:completed'), redis.call('ZCARD', P .. ':done:failed'),
-  redis.call('ZCARD', P .. ':done:cancelled'), dropped}
-for _, id in ipairs(lost) do table.insert(counts, id) end
-return counts
-";
+const TICK_SCRIPT: &str = include_str!("lua/tick.lua");
 
 /// What a replica publishes for the others.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -341,7 +171,7 @@ impl RedisStore {
     }
 
     fn local(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Local>> {
-        self.local.lock().unwrap_or_else(|e| e.into_inner())
+        self.local.locked()
     }
 
     async fn script<T: redis::FromRedisValue>(
@@ -461,8 +291,7 @@ impl RedisStore {
             Some(redis::Value::Int(n)) => u64::try_from(*n).unwrap_or(0),
             _ => 0,
         };
-        *self.census.lock().unwrap_or_else(|e| e.into_inner()) =
-            [number(0), number(1), number(2), number(3), number(4)];
+        *self.census.locked() = [number(0), number(1), number(2), number(3), number(4)];
         if number(5) > 0 {
             let _ = self.signals.send(Signal::Dropped);
         }
@@ -838,7 +667,7 @@ impl TaskStore for RedisStore {
     }
 
     fn census(&self) -> [u64; 5] {
-        *self.census.lock().unwrap_or_else(|e| e.into_inner())
+        *self.census.locked()
     }
 
     fn available(&self) -> bool {
