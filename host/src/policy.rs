@@ -9,7 +9,7 @@
 //! | network | none: an empty list denies everything | rules parsed by [`crate::network`] |
 //! | stdin | closed | - |
 //! | stdout, stderr | captured per call, bounded | - |
-//! | limits | [`crate::config::defaults`] | per-component value, else `[limits]`, else default |
+//! | limits | [`crate::config::LimitOverrides`] (each key's default) | per-component value, else `[limits]`, else default |
 //!
 //! Secret values ([`EnvValue::FromEnv`], [`EnvValue::FromFile`]) are held in
 //! [`Secret`], whose `Debug` and `Display` print `<redacted>`, so a policy can
@@ -27,9 +27,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{
-    ComponentConfig, ConfigError, DirConfig, DirMode, EnvValue, LimitOverrides, defaults,
-};
+use crate::config::{ComponentConfig, ConfigError, DirConfig, DirMode, EnvValue, LimitOverrides};
 use crate::network::NetRules;
 
 /// Everything one component may use.
@@ -95,35 +93,35 @@ impl Serialize for Secret {
 /// Per-call limits after defaults are applied.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Limits {
-    /// Wall-clock time for one call. Default 10 s.
+    /// Wall-clock time for one call.
     #[serde(serialize_with = "as_millis")]
     pub timeout: Duration,
-    /// Fuel for one call. Default 2e9.
+    /// Fuel for one call.
     pub fuel: u64,
-    /// Linear-memory bytes for one call. Default 64 MiB.
+    /// Linear-memory bytes for one call.
     pub memory_bytes: u64,
-    /// Bytes of result content plus log and progress messages. Default 1 MiB.
+    /// Bytes of result content plus log and progress messages.
     pub output_bytes: u64,
-    /// Concurrent calls of this component. Default 16.
+    /// Concurrent calls of this component.
     pub max_concurrency: u32,
-    /// Longest wait for a free slot before the call is refused as busy. Default 5 s.
+    /// Longest wait for a free slot before the call is refused as busy.
     #[serde(serialize_with = "as_millis")]
     pub queue_timeout: Duration,
-    /// Outgoing HTTP connection set-up (TCP and TLS). Default 5 s.
+    /// Outgoing HTTP connection set-up (TCP and TLS).
     #[serde(serialize_with = "as_millis")]
     pub http_connect_timeout: Duration,
-    /// Outgoing HTTP wait for the first response byte. Default 10 s.
+    /// Outgoing HTTP wait for the first response byte.
     #[serde(serialize_with = "as_millis")]
     pub http_first_byte_timeout: Duration,
-    /// Outgoing HTTP pause between response chunks. Default 10 s.
+    /// Outgoing HTTP pause between response chunks.
     #[serde(serialize_with = "as_millis")]
     pub http_between_bytes_timeout: Duration,
-    /// Bytes of one outgoing HTTP response body. Default 4 MiB.
+    /// Bytes of one outgoing HTTP response body.
     pub http_response_bytes: u64,
-    /// Wall-clock time for one call run as a task. Default 15 minutes.
+    /// Wall-clock time for one call run as a task.
     #[serde(serialize_with = "as_millis")]
     pub task_timeout: Duration,
-    /// Fuel for one call run as a task. Default 1e12.
+    /// Fuel for one call run as a task.
     pub task_fuel: u64,
     /// The settings `timeout` and `fuel` came from, for messages.
     #[serde(skip)]
@@ -151,36 +149,23 @@ fn as_millis<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error
 }
 
 impl Limits {
-    /// Applies the built-in defaults to whatever `overrides` leaves unset.
+    /// Applies the defaults ([`LimitOverrides`]) to whatever `overrides`
+    /// leaves unset.
     pub fn resolve(overrides: LimitOverrides) -> Limits {
+        let v = overrides.resolved();
         Limits {
-            timeout: Duration::from_millis(overrides.timeout_ms.unwrap_or(defaults::TIMEOUT_MS)),
-            fuel: overrides.fuel.unwrap_or(defaults::FUEL),
-            memory_bytes: overrides.memory_mib.unwrap_or(defaults::MEMORY_MIB) << 20,
-            output_bytes: overrides.output_kib.unwrap_or(defaults::OUTPUT_KIB) << 10,
-            max_concurrency: overrides.max_concurrency.unwrap_or(defaults::MAX_CONCURRENCY),
-            queue_timeout: Duration::from_millis(
-                overrides.queue_timeout_ms.unwrap_or(defaults::QUEUE_TIMEOUT_MS),
-            ),
-            http_connect_timeout: Duration::from_millis(
-                overrides.http_connect_timeout_ms.unwrap_or(defaults::HTTP_CONNECT_TIMEOUT_MS),
-            ),
-            http_first_byte_timeout: Duration::from_millis(
-                overrides
-                    .http_first_byte_timeout_ms
-                    .unwrap_or(defaults::HTTP_FIRST_BYTE_TIMEOUT_MS),
-            ),
-            http_between_bytes_timeout: Duration::from_millis(
-                overrides
-                    .http_between_bytes_timeout_ms
-                    .unwrap_or(defaults::HTTP_BETWEEN_BYTES_TIMEOUT_MS),
-            ),
-            http_response_bytes: overrides.http_response_kib.unwrap_or(defaults::HTTP_RESPONSE_KIB)
-                << 10,
-            task_timeout: Duration::from_millis(
-                overrides.task_timeout_ms.unwrap_or(defaults::TASK_TIMEOUT_MS),
-            ),
-            task_fuel: overrides.task_fuel.unwrap_or(defaults::TASK_FUEL),
+            timeout: Duration::from_millis(v.timeout_ms),
+            fuel: v.fuel,
+            memory_bytes: v.memory_mib << 20,
+            output_bytes: v.output_kib << 10,
+            max_concurrency: v.max_concurrency,
+            queue_timeout: Duration::from_millis(v.queue_timeout_ms),
+            http_connect_timeout: Duration::from_millis(v.http_connect_timeout_ms),
+            http_first_byte_timeout: Duration::from_millis(v.http_first_byte_timeout_ms),
+            http_between_bytes_timeout: Duration::from_millis(v.http_between_bytes_timeout_ms),
+            http_response_bytes: v.http_response_kib << 10,
+            task_timeout: Duration::from_millis(v.task_timeout_ms),
+            task_fuel: v.task_fuel,
             names: LimitNames::default(),
         }
     }

@@ -39,8 +39,15 @@ use crate::schema::InputSchema;
 pub const SEARCH_TOOL: &str = "search_tools";
 /// The source that serves [`SEARCH_TOOL`], as `/readyz` and the logs name it.
 pub const SOURCE: &str = "corral";
-/// The most results one search returns.
-pub const MAX_RESULTS: u32 = 50;
+/// The most results one search may return: the top of the range of
+/// `server.tool_search_results`.
+pub fn max_results() -> u64 {
+    crate::config::ServerConfig::SETTINGS
+        .iter()
+        .find(|setting| setting.key == "tool_search_results")
+        .and_then(|setting| setting.range)
+        .map_or(50, |(_, max)| max)
+}
 
 /// Installs `search_tools` in `registry`, under its bare name, ahead of
 /// every component (so none can take the name). `results` is the number
@@ -72,7 +79,7 @@ fn definition(results: u32) -> NewTool {
             "limit": {
                 "type": "integer",
                 "minimum": 1,
-                "maximum": MAX_RESULTS,
+                "maximum": max_results(),
                 "description": format!("How many tools to return, best first. Default: {results}."),
             },
         },

@@ -3,8 +3,8 @@
 //! ```toml
 //! [cluster]
 //! redis_url = "redis://redis:6379/0"   # shared rate limits and tasks
-//! timeout_ms = 250                     # each Redis operation, at most (default 250)
-//! key_prefix = "corral"                # keys and channels start with "corral:" (default)
+//! timeout_ms = 250                     # each Redis operation, at most
+//! key_prefix = "corral"                # keys and channels start with "corral:"
 //! ```
 //!
 //! Without `redis_url` (the default) everything stays in this process's
@@ -13,59 +13,35 @@
 //! client and one task store ([`crate::cluster`] says what happens while
 //! Redis cannot be reached).
 //!
-//! | field | default | checked at load |
-//! | --- | --- | --- |
-//! | `redis_url` | none | `redis://`, `rediss://` or `unix://` URL the client accepts |
-//! | `timeout_ms` | 250 | 10..=10000 |
-//! | `key_prefix` | `corral` | 1..=64 characters of `A-Za-z0-9_-.` |
+//! Each field's default, and what it accepts, is on [`ClusterConfig`]'s
+//! fields.
 
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::settings::settings;
 
-/// The `[cluster]` table.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ClusterConfig {
-    /// The Redis holding the shared state; none: this process alone.
-    #[serde(default)]
-    pub redis_url: Option<String>,
-    /// How long one Redis operation may take before it counts as failed.
-    #[serde(default = "default_timeout_ms")]
-    pub timeout_ms: u64,
-    /// What every key and channel starts with, so deployments can share a
-    /// Redis.
-    #[serde(default = "default_key_prefix")]
-    pub key_prefix: String,
-}
-
-fn default_timeout_ms() -> u64 {
-    250
-}
-
-fn default_key_prefix() -> String {
-    "corral".to_owned()
-}
-
-impl Default for ClusterConfig {
-    fn default() -> Self {
-        ClusterConfig {
-            redis_url: None,
-            timeout_ms: default_timeout_ms(),
-            key_prefix: default_key_prefix(),
-        }
+settings! {
+    /// The `[cluster]` table.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct ClusterConfig in "cluster" {
+        /// The Redis holding the shared state: a `redis://`, `rediss://` or
+        /// `unix://` URL the client accepts.
+        pub redis_url: Option<String> = None, toml "none: this process alone";
+        /// How long one Redis operation may take before it counts as failed,
+        /// in milliseconds.
+        pub timeout_ms: u64 = 250, range 10..=10_000;
+        /// What every key and channel starts with, so deployments can share a
+        /// Redis: 1 to 64 characters of `A-Za-z0-9_-.`.
+        pub key_prefix: String = "corral".to_owned(), toml "\"corral\"";
     }
 }
 
 impl ClusterConfig {
     /// Checks every field; an error names it.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if !(10..=10_000).contains(&self.timeout_ms) {
-            return Err(ConfigError::invalid(
-                "cluster.timeout_ms",
-                format!("{} is out of range 10..=10000", self.timeout_ms),
-            ));
-        }
+        self.check_ranges()?;
         let prefix = &self.key_prefix;
         if prefix.is_empty()
             || prefix.len() > 64

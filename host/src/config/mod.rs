@@ -44,6 +44,7 @@
 pub mod cluster;
 pub mod native;
 pub mod server;
+pub mod settings;
 pub mod tasks;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,7 @@ use serde::Deserialize;
 pub use self::cluster::ClusterConfig;
 pub use self::native::{Launcher, NativeConfig};
 pub use self::server::{RateLimitConfig, ServerConfig};
+use self::settings::{overridable, settings};
 pub use self::tasks::{TaskSupport, TasksConfig};
 
 /// Everything that can be wrong with a configuration file, naming the part.
@@ -131,108 +133,94 @@ pub struct Config {
     pub base_dir: PathBuf,
 }
 
-/// Settings shared by all components because wasmtime fixes them per engine.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EngineConfig {
-    /// Calls that may run at once across all components, and so the number
-    /// of instance slots in the pooling allocator. Default: 64.
-    #[serde(default = "defaults::max_instances")]
-    pub max_instances: u32,
-    /// Native stack a call's wasm may use before it traps with
-    /// `stack_overflow`. wasmtime sets this per engine, not per store, so it
-    /// cannot be overridden per component. Default: 512 KiB.
-    #[serde(default = "defaults::max_wasm_stack_kib")]
-    pub max_wasm_stack_kib: u32,
-    /// Linear memory a call wrote that is reset by copying it back from
-    /// the component's image, and so stays resident for the next call in
-    /// the same pool slot, instead of being returned to the kernel, per
-    /// slot, in KiB (Linux 6.7+, which finds the written pages; elsewhere
-    /// memory is always returned). More saves the next call the page
-    /// faults of an interpreter that touches megabytes (Python, JavaScript)
-    /// at the cost of up to `max_instances` times this of resident memory.
-    /// Default: 1024.
-    #[serde(default = "defaults::memory_keep_resident_kib")]
-    pub memory_keep_resident_kib: u32,
-    /// Where compiled components are cached, keyed by the component's
-    /// SHA-256 and the engine's compatibility hash. Default: `$CORRAL_CACHE_DIR`,
-    /// else `$XDG_CACHE_HOME/corral`, else `~/.cache/corral`. The directory
-    /// must be writable by the host only: its files are loaded as native code.
-    #[serde(default)]
-    pub cache_dir: Option<PathBuf>,
-    /// Turns the compile cache off. Default: false.
-    #[serde(default)]
-    pub no_cache: bool,
-}
-
-impl Default for EngineConfig {
-    fn default() -> Self {
-        EngineConfig {
-            max_instances: defaults::max_instances(),
-            max_wasm_stack_kib: defaults::max_wasm_stack_kib(),
-            memory_keep_resident_kib: defaults::memory_keep_resident_kib(),
-            cache_dir: None,
-            no_cache: false,
-        }
+settings! {
+    /// Settings shared by all components because wasmtime fixes them per engine.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct EngineConfig in "engine" {
+        /// Calls that may run at once across all components, and so the
+        /// number of instance slots in the pooling allocator.
+        pub max_instances: u32 = 64, range 1..=1000;
+        /// Native stack a call's wasm may use before it traps with
+        /// `stack_overflow`, in KiB. wasmtime sets this per engine, not per
+        /// store, so it cannot be overridden per component.
+        pub max_wasm_stack_kib: u32 = 512, range 64..=65_536;
+        /// Linear memory a call wrote that is reset by copying it back from
+        /// the component's image, and so stays resident for the next call in
+        /// the same pool slot, instead of being returned to the kernel, per
+        /// slot, in KiB (Linux 6.7+, which finds the written pages; elsewhere
+        /// memory is always returned). More saves the next call the page
+        /// faults of an interpreter that touches megabytes (Python,
+        /// JavaScript) at the cost of up to `max_instances` times this of
+        /// resident memory.
+        pub memory_keep_resident_kib: u32 = 1024, range 0..=1_048_576;
+        /// Where compiled components are cached, keyed by the component's
+        /// SHA-256 and the engine's compatibility hash. The directory must be
+        /// writable by the host only: its files are loaded as native code.
+        pub cache_dir: Option<PathBuf> = None,
+            toml "none: $CORRAL_CACHE_DIR, else $XDG_CACHE_HOME/corral, else ~/.cache/corral";
+        /// Turns the compile cache off.
+        pub no_cache: bool = false;
     }
 }
 
-/// The `[oci]` table: components whose `path` is `oci://...` (see
-/// [`crate::oci`]).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct OciConfig {
-    /// The store of pulled manifests and components, relative to the
-    /// config file. Default: `oci` in the compile cache directory
-    /// (`[engine] cache_dir`, else its default), kept even with `no_cache`.
-    #[serde(default)]
-    pub dir: Option<PathBuf>,
-    /// Registries (`HOST[:PORT]`, as written in references) reached over
-    /// plain HTTP although not on loopback. Default: none (HTTPS, except
-    /// for loopback registries, which are reached over plain HTTP).
-    #[serde(default)]
-    pub insecure: Vec<String>,
-    /// Largest component layer pulled, in MiB. Default: 256.
-    #[serde(default = "defaults::oci_max_blob_mib")]
-    pub max_blob_mib: u64,
-}
-
-impl Default for OciConfig {
-    fn default() -> Self {
-        OciConfig { dir: None, insecure: Vec::new(), max_blob_mib: defaults::oci_max_blob_mib() }
+settings! {
+    /// The `[oci]` table: components whose `path` is `oci://...` (see
+    /// [`crate::oci`]).
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct OciConfig in "oci" {
+        /// The store of pulled manifests and components, relative to the
+        /// config file; kept even with `no_cache`.
+        pub dir: Option<PathBuf> = None, toml "none: oci/ in the compile cache directory";
+        /// Registries (`HOST[:PORT]`, as written in references) reached over
+        /// plain HTTP although not on loopback (others over HTTPS, except
+        /// loopback registries, which are reached over plain HTTP).
+        pub insecure: Vec<String> = Vec::new(), toml "[]";
+        /// Largest component layer pulled, in MiB.
+        pub max_blob_mib: u64 = 256, range 1..=4096;
     }
 }
 
-/// Limits as written in the file: each may be absent, meaning "inherit".
-#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct LimitOverrides {
-    /// Wall-clock time for one call, in milliseconds.
-    pub timeout_ms: Option<u64>,
-    /// Fuel (roughly, wasm instructions) for one call.
-    pub fuel: Option<u64>,
-    /// Linear memory for one call, in MiB.
-    pub memory_mib: Option<u64>,
-    /// Bytes of result content plus log and progress messages for one call, in KiB.
-    pub output_kib: Option<u64>,
-    /// Calls of this component that may run at once.
-    pub max_concurrency: Option<u32>,
-    /// How long a call may wait for a free slot before it is refused as
-    /// busy, in milliseconds.
-    pub queue_timeout_ms: Option<u64>,
-    /// Time to establish an outgoing `wasi:http` connection (TCP and TLS),
-    /// in milliseconds.
-    pub http_connect_timeout_ms: Option<u64>,
-    /// Time from request sent to the first byte of the response, in milliseconds.
-    pub http_first_byte_timeout_ms: Option<u64>,
-    /// Longest pause between two chunks of a response body, in milliseconds.
-    pub http_between_bytes_timeout_ms: Option<u64>,
-    /// Bytes of one response body a component may receive, in KiB.
-    pub http_response_kib: Option<u64>,
-    /// Wall-clock time for one call run as a task, in milliseconds.
-    pub task_timeout_ms: Option<u64>,
-    /// Fuel for one call run as a task.
-    pub task_fuel: Option<u64>,
+overridable! {
+    /// Limits as written in the file (`[limits]`, `[component.limits]`):
+    /// each may be absent, meaning "inherit".
+    #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+    #[serde(deny_unknown_fields)]
+    pub struct LimitOverrides resolves to LimitValues in "limits" {
+        /// Wall-clock time for one call, in milliseconds.
+        pub timeout_ms: u64 = 10_000, range 1..=86_400_000;
+        /// Fuel (roughly, wasm instructions) for one call: about two seconds
+        /// of pure compute by default.
+        pub fuel: u64 = 2_000_000_000, range 1..=18_446_744_073_709_551_615;
+        /// Linear memory for one call, in MiB.
+        pub memory_mib: u64 = 64, range 1..=4096;
+        /// Bytes of result content plus log and progress messages for one
+        /// call, in KiB.
+        pub output_kib: u64 = 1024, range 1..=1_048_576;
+        /// Calls of this component that may run at once.
+        pub max_concurrency: u32 = 16, range 1..=10_000;
+        /// How long a call may wait for a free slot before it is refused as
+        /// busy, in milliseconds.
+        pub queue_timeout_ms: u64 = 5000, range 0..=86_400_000;
+        /// Time to establish an outgoing `wasi:http` connection (TCP and
+        /// TLS), in milliseconds.
+        pub http_connect_timeout_ms: u64 = 5000, range 1..=86_400_000;
+        /// Time from request sent to the first byte of the response, in
+        /// milliseconds.
+        pub http_first_byte_timeout_ms: u64 = 10_000, range 1..=86_400_000;
+        /// Longest pause between two chunks of a response body, in
+        /// milliseconds.
+        pub http_between_bytes_timeout_ms: u64 = 10_000, range 1..=86_400_000;
+        /// Bytes of one response body a component may receive, in KiB.
+        pub http_response_kib: u64 = 4096, range 1..=1_048_576;
+        /// Wall-clock time for one call run as a task, in milliseconds (15
+        /// minutes by default).
+        pub task_timeout_ms: u64 = 900_000, range 1..=604_800_000;
+        /// Fuel for one call run as a task: about a quarter of an hour of
+        /// pure compute by default.
+        pub task_fuel: u64 = 1_000_000_000_000, range 1..=18_446_744_073_709_551_615;
+    }
 }
 
 /// One `[[component]]` entry.
@@ -339,48 +327,6 @@ pub enum EnvValue {
     },
 }
 
-/// The default of every limit, in one place so `corral check` and the docs agree.
-pub mod defaults {
-    /// Wall-clock time per call: 10 s.
-    pub const TIMEOUT_MS: u64 = 10_000;
-    /// Fuel per call: 2e9 units, about two seconds of pure compute.
-    pub const FUEL: u64 = 2_000_000_000;
-    /// Linear memory per call: 64 MiB.
-    pub const MEMORY_MIB: u64 = 64;
-    /// Result plus log bytes per call: 1 MiB.
-    pub const OUTPUT_KIB: u64 = 1024;
-    /// Concurrent calls per component: 16.
-    pub const MAX_CONCURRENCY: u32 = 16;
-    /// Wait for a free slot: 5 s.
-    pub const QUEUE_TIMEOUT_MS: u64 = 5_000;
-    /// Outgoing HTTP connection set-up: 5 s.
-    pub const HTTP_CONNECT_TIMEOUT_MS: u64 = 5_000;
-    /// Outgoing HTTP wait for the first response byte: 10 s.
-    pub const HTTP_FIRST_BYTE_TIMEOUT_MS: u64 = 10_000;
-    /// Outgoing HTTP pause between response chunks: 10 s.
-    pub const HTTP_BETWEEN_BYTES_TIMEOUT_MS: u64 = 10_000;
-    /// Outgoing HTTP response body: 4 MiB.
-    pub const HTTP_RESPONSE_KIB: u64 = 4 * 1024;
-    /// Wall-clock time per call run as a task: 15 minutes.
-    pub const TASK_TIMEOUT_MS: u64 = 15 * 60 * 1000;
-    /// Fuel per call run as a task: 1e12 units, about a quarter of an hour
-    /// of pure compute.
-    pub const TASK_FUEL: u64 = 1_000_000_000_000;
-
-    pub(super) fn max_instances() -> u32 {
-        64
-    }
-    pub(super) fn max_wasm_stack_kib() -> u32 {
-        512
-    }
-    pub(super) fn memory_keep_resident_kib() -> u32 {
-        1024
-    }
-    pub(super) fn oci_max_blob_mib() -> u64 {
-        256
-    }
-}
-
 /// A component `path` of the form `builtin:<name>` names a tool bundled in
 /// the `corral` binary (see [`crate::bundled`]) instead of a file.
 pub const BUILTIN_PREFIX: &str = "builtin:";
@@ -472,28 +418,12 @@ impl Config {
 
     /// Checks what can be checked without touching the filesystem.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        if self.engine.max_instances == 0 || self.engine.max_instances > 1_000 {
-            return Err(ConfigError::invalid("engine.max_instances", "must be between 1 and 1000"));
-        }
-        if !(64..=64 * 1024).contains(&self.engine.max_wasm_stack_kib) {
-            return Err(ConfigError::invalid(
-                "engine.max_wasm_stack_kib",
-                "must be between 64 and 65536",
-            ));
-        }
-        if self.engine.memory_keep_resident_kib > 1024 * 1024 {
-            return Err(ConfigError::invalid(
-                "engine.memory_keep_resident_kib",
-                "must be at most 1048576 (1 GiB)",
-            ));
-        }
+        self.engine.check_ranges()?;
+        self.oci.check_ranges()?;
         self.limits.validate("limits")?;
         self.server.validate()?;
         self.tasks.validate()?;
         self.cluster.validate()?;
-        if !(1..=4096).contains(&self.oci.max_blob_mib) {
-            return Err(ConfigError::invalid("oci.max_blob_mib", "must be between 1 and 4096"));
-        }
         let mut names = std::collections::HashSet::new();
         for component in &self.components {
             let ctx = format!("component {:?}", component.name);
@@ -554,65 +484,6 @@ impl Config {
             }
         }
         Ok(())
-    }
-}
-
-impl LimitOverrides {
-    fn validate(&self, ctx: &str) -> Result<(), ConfigError> {
-        let checks: [(&str, Option<u64>, u64, u64); 12] = [
-            ("timeout_ms", self.timeout_ms, 1, 24 * 3600 * 1000),
-            ("fuel", self.fuel, 1, u64::MAX),
-            ("memory_mib", self.memory_mib, 1, 4096),
-            ("output_kib", self.output_kib, 1, 1024 * 1024),
-            ("max_concurrency", self.max_concurrency.map(u64::from), 1, 10_000),
-            ("queue_timeout_ms", self.queue_timeout_ms, 0, 24 * 3600 * 1000),
-            ("http_connect_timeout_ms", self.http_connect_timeout_ms, 1, 24 * 3600 * 1000),
-            ("http_first_byte_timeout_ms", self.http_first_byte_timeout_ms, 1, 24 * 3600 * 1000),
-            (
-                "http_between_bytes_timeout_ms",
-                self.http_between_bytes_timeout_ms,
-                1,
-                24 * 3600 * 1000,
-            ),
-            ("http_response_kib", self.http_response_kib, 1, 1024 * 1024),
-            ("task_timeout_ms", self.task_timeout_ms, 1, 7 * 24 * 3600 * 1000),
-            ("task_fuel", self.task_fuel, 1, u64::MAX),
-        ];
-        for (field, value, min, max) in checks {
-            if let Some(v) = value
-                && !(min..=max).contains(&v)
-            {
-                return Err(ConfigError::invalid(
-                    format!("{ctx}.{field}"),
-                    format!("{v} is out of range {min}..={max}"),
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// `self` where set, else `fallback`.
-    pub fn or(self, fallback: LimitOverrides) -> LimitOverrides {
-        LimitOverrides {
-            timeout_ms: self.timeout_ms.or(fallback.timeout_ms),
-            fuel: self.fuel.or(fallback.fuel),
-            memory_mib: self.memory_mib.or(fallback.memory_mib),
-            output_kib: self.output_kib.or(fallback.output_kib),
-            max_concurrency: self.max_concurrency.or(fallback.max_concurrency),
-            queue_timeout_ms: self.queue_timeout_ms.or(fallback.queue_timeout_ms),
-            http_connect_timeout_ms: self
-                .http_connect_timeout_ms
-                .or(fallback.http_connect_timeout_ms),
-            http_first_byte_timeout_ms: self
-                .http_first_byte_timeout_ms
-                .or(fallback.http_first_byte_timeout_ms),
-            http_between_bytes_timeout_ms: self
-                .http_between_bytes_timeout_ms
-                .or(fallback.http_between_bytes_timeout_ms),
-            http_response_kib: self.http_response_kib.or(fallback.http_response_kib),
-            task_timeout_ms: self.task_timeout_ms.or(fallback.task_timeout_ms),
-            task_fuel: self.task_fuel.or(fallback.task_fuel),
-        }
     }
 }
 

@@ -7,11 +7,11 @@
 //! name = "git"                      # [a-z0-9_-], unique; tools become "git_<tool>"
 //! image = "corral-git-mcp:1.4"      # docker launcher: a local image (never pulled)
 //! command = ["--stdio"]             # arguments after the image (docker) or argv (process)
-//! network = "none"                  # default; or the name of a docker network to join
-//! memory_mib = 256                  # default 512
-//! cpus = 0.5                        # default 1.0
-//! pids_limit = 64                   # default 128
-//! call_timeout_ms = 30000           # default 30000
+//! network = "none"                  # or the name of a docker network to join
+//! memory_mib = 256
+//! cpus = 0.5
+//! pids_limit = 64
+//! call_timeout_ms = 30000
 //!
 //! [native.env]
 //! LOG_FORMAT = "json"                         # literal: passed as an environment variable
@@ -24,113 +24,82 @@
 //! mode = "ro"
 //! ```
 //!
-//! | field | default | checked at load |
-//! | --- | --- | --- |
-//! | `launcher` | `docker` | `process` is for development and tests only (warned at start) |
-//! | `image` | - | required for `docker`; a docker image reference |
-//! | `command` | image's `CMD` | required and non-empty for `process` |
-//! | `network` | `none` | `none`, or a network name; `host` and `container:...` are refused |
-//! | `memory_mib` | 512 | 6..=65536 |
-//! | `cpus` | 1.0 | 0.01..=64 |
-//! | `pids_limit` | 128 | 1..=32768 |
-//! | `tmpfs_mib` | 64 | 1..=4096 (the writable `/tmp`; the rest of the root is read-only) |
-//! | `call_timeout_ms` | 30000 | 1..=86400000 |
-//! | `task_timeout_ms` | 900000 | 1..=604800000 (a call run as a task) |
-//! | `task_support` | the server's `execution.taskSupport`, else `forbidden` | per tool, `"*"` for the rest (see [`super::tasks`]) |
-//! | `max_concurrency` | 16 | 1..=10000 (calls at once; more wait) |
-//! | `queue_timeout_ms` | 5000 | 0..=86400000 (wait for a slot, then `busy`) |
-//! | `max_message_kib` | 4096 | 1..=262144 (one JSON-RPC line from the server) |
-//! | `health_interval_ms` | 10000 | 10..=3600000 (ping period; a ping unanswered within `call_timeout_ms` or 5 s, whichever is less, restarts) |
-//! | `restart_backoff_ms` | 500 | 1..=3600000 (first restart delay; doubles per failure, with jitter) |
-//! | `restart_backoff_max_ms` | 30000 | >= `restart_backoff_ms` |
-//! | `start_timeout_ms` | 30000 | 1..=600000 (launch until `tools/list` answered) |
+//! Each field's default and range are on [`NativeConfig`]'s fields; beyond
+//! them, `image` is required for `docker`, `command` for `process`, and
+//! `restart_backoff_max_ms` is at least `restart_backoff_ms`.
 
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
+use super::settings::settings;
 use super::{ConfigError, DirConfig, EnvValue, is_valid_name};
 
-/// One `[[native]]` entry.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NativeConfig {
-    /// Unique name: lowercase letters, digits, `_` and `-`; its tools are
-    /// exposed as `<name>_<tool>`.
-    pub name: String,
-    /// How the server is started. Default: [`Launcher::Docker`].
-    #[serde(default)]
-    pub launcher: Launcher,
-    /// The docker image (a local one: it is never pulled). Required for the
-    /// docker launcher; ignored by the process launcher.
-    pub image: Option<String>,
-    /// Docker: arguments after the image, replacing its `CMD`. Process: the
-    /// program and its arguments, run in the config file's directory.
-    /// Default: none.
-    #[serde(default)]
-    pub command: Vec<String>,
-    /// Environment values. Literals are passed as variables; secrets
-    /// (`from_env`, `from_file`) become read-only files under
-    /// `/run/secrets/` named by a `<NAME>_FILE` variable. Default: none.
-    #[serde(default)]
-    pub env: BTreeMap<String, EnvValue>,
-    /// Host directories bind-mounted into the container. Default: none.
-    #[serde(default, rename = "dir")]
-    pub dirs: Vec<DirConfig>,
-    /// The docker network to join. Default: `none` (no network at all).
-    #[serde(default = "defaults::network")]
-    pub network: String,
-    /// Memory limit of the container, in MiB. Default: 512.
-    #[serde(default = "defaults::memory_mib")]
-    pub memory_mib: u64,
-    /// CPU limit, in CPUs. Default: 1.0.
-    #[serde(default = "defaults::cpus")]
-    pub cpus: f64,
-    /// Processes and threads the container may hold. Default: 128.
-    #[serde(default = "defaults::pids_limit")]
-    pub pids_limit: u32,
-    /// Size of the writable `/tmp` tmpfs, in MiB. Default: 64.
-    #[serde(default = "defaults::tmpfs_mib")]
-    pub tmpfs_mib: u64,
-    /// Wall-clock time for one call, in milliseconds. Default: 30000.
-    #[serde(default = "defaults::call_timeout_ms")]
-    pub call_timeout_ms: u64,
-    /// Wall-clock time for one call run as a task, in milliseconds.
-    /// Default: 900000 (15 minutes).
-    #[serde(default = "defaults::task_timeout_ms")]
-    pub task_timeout_ms: u64,
-    /// Which of its tools may run as tasks, by the name the server gives
-    /// the tool; `"*"` sets the rest. Default: what the server declares in
-    /// its tools' `execution.taskSupport`, else `forbidden`.
-    #[serde(default)]
-    pub task_support: BTreeMap<String, super::TaskSupport>,
-    /// Calls of this server that may run at once. Default: 16.
-    #[serde(default = "defaults::max_concurrency")]
-    pub max_concurrency: u32,
-    /// How long a call may wait for one of those slots before it is refused
-    /// as `busy`, in milliseconds. Default: 5000.
-    #[serde(default = "defaults::queue_timeout_ms")]
-    pub queue_timeout_ms: u64,
-    /// Largest JSON-RPC message (one line) accepted from the server, in KiB.
-    /// A longer line breaks the connection and the server is restarted.
-    /// Default: 4096.
-    #[serde(default = "defaults::max_message_kib")]
-    pub max_message_kib: u64,
-    /// Period of the health ping, in milliseconds. Default: 10000.
-    #[serde(default = "defaults::health_interval_ms")]
-    pub health_interval_ms: u64,
-    /// Delay before the first restart, in milliseconds; it doubles with
-    /// each failed attempt up to `restart_backoff_max_ms`, with up to 25%
-    /// jitter either way. Default: 500.
-    #[serde(default = "defaults::restart_backoff_ms")]
-    pub restart_backoff_ms: u64,
-    /// Longest delay between restarts, in milliseconds. Default: 30000.
-    #[serde(default = "defaults::restart_backoff_max_ms")]
-    pub restart_backoff_max_ms: u64,
-    /// Time from launch until the server has answered `initialize` and
-    /// `tools/list`, in milliseconds. Default: 30000.
-    #[serde(default = "defaults::start_timeout_ms")]
-    pub start_timeout_ms: u64,
+settings! {
+    /// One `[[native]]` entry.
+    #[derive(Debug, Clone, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct NativeConfig in "native" {
+        /// Unique name: lowercase letters, digits, `_` and `-`; its tools are
+        /// exposed as `<name>_<tool>`.
+        pub name: String = String::new(), toml "none: required";
+        /// How the server is started: `docker`, or `process` (no isolation
+        /// at all: development and tests only, warned at start).
+        pub launcher: Launcher = Launcher::Docker, toml "\"docker\"";
+        /// The docker image (a local one: it is never pulled). Required for the
+        /// docker launcher; ignored by the process launcher.
+        pub image: Option<String> = None, toml "none: required for docker";
+        /// Docker: arguments after the image, replacing its `CMD`. Process: the
+        /// program and its arguments, run in the config file's directory.
+        pub command: Vec<String> = Vec::new(), toml "[]";
+        /// Environment values. Literals are passed as variables; secrets
+        /// (`from_env`, `from_file`) become read-only files under
+        /// `/run/secrets/` named by a `<NAME>_FILE` variable.
+        pub env: BTreeMap<String, EnvValue> = BTreeMap::new(), toml "{}";
+        /// Host directories bind-mounted into the container (`[[native.dir]]`).
+        pub dir: Vec<DirConfig> = Vec::new(), toml "[]";
+        /// The docker network to join: `none` (no network at all), or a
+        /// network's name; `host` and `container:...` are refused.
+        pub network: String = "none".to_owned(), toml "\"none\"";
+        /// Memory limit of the container, in MiB.
+        pub memory_mib: u64 = 512, range 6..=65_536;
+        /// CPU limit, in CPUs (0.01 to 64).
+        pub cpus: f64 = 1.0;
+        /// Processes and threads the container may hold.
+        pub pids_limit: u32 = 128, range 1..=32_768;
+        /// Size of the writable `/tmp` tmpfs, in MiB (the rest of the root is
+        /// read-only).
+        pub tmpfs_mib: u64 = 64, range 1..=4096;
+        /// Wall-clock time for one call, in milliseconds.
+        pub call_timeout_ms: u64 = 30_000, range 1..=86_400_000;
+        /// Wall-clock time for one call run as a task, in milliseconds.
+        pub task_timeout_ms: u64 = 900_000, range 1..=604_800_000;
+        /// Which of its tools may run as tasks, by the name the server gives
+        /// the tool; `"*"` sets the rest (else what the server declares in its
+        /// tools' `execution.taskSupport`, else `forbidden`).
+        pub task_support: BTreeMap<String, super::TaskSupport> = BTreeMap::new(), toml "{}";
+        /// Calls of this server that may run at once.
+        pub max_concurrency: u32 = 16, range 1..=10_000;
+        /// How long a call may wait for one of those slots before it is refused
+        /// as `busy`, in milliseconds.
+        pub queue_timeout_ms: u64 = 5000, range 0..=86_400_000;
+        /// Largest JSON-RPC message (one line) accepted from the server, in KiB.
+        /// A longer line breaks the connection and the server is restarted.
+        pub max_message_kib: u64 = 4096, range 1..=262_144;
+        /// Period of the health ping, in milliseconds; a ping unanswered
+        /// within `call_timeout_ms` or 5 s, whichever is less, restarts it.
+        pub health_interval_ms: u64 = 10_000, range 10..=3_600_000;
+        /// Delay before the first restart, in milliseconds; it doubles with
+        /// each failed attempt up to `restart_backoff_max_ms`, with up to 25%
+        /// jitter either way.
+        pub restart_backoff_ms: u64 = 500, range 1..=3_600_000;
+        /// Longest delay between restarts, in milliseconds; at least
+        /// `restart_backoff_ms`.
+        pub restart_backoff_max_ms: u64 = 30_000, range 1..=3_600_000;
+        /// Time from launch until the server has answered `initialize` and
+        /// `tools/list`, in milliseconds.
+        pub start_timeout_ms: u64 = 30_000, range 1..=600_000;
+    }
 }
 
 /// How a native server is started.
@@ -143,52 +112,6 @@ pub enum Launcher {
     /// As a plain child process with a cleared environment: no isolation at
     /// all. For development and tests only; a warning is logged at start.
     Process,
-}
-
-/// The defaults of the `[[native]]` fields.
-pub mod defaults {
-    pub(crate) fn network() -> String {
-        "none".to_owned()
-    }
-    pub(crate) fn memory_mib() -> u64 {
-        512
-    }
-    pub(crate) fn cpus() -> f64 {
-        1.0
-    }
-    pub(crate) fn pids_limit() -> u32 {
-        128
-    }
-    pub(crate) fn tmpfs_mib() -> u64 {
-        64
-    }
-    pub(crate) fn task_timeout_ms() -> u64 {
-        15 * 60 * 1000
-    }
-    pub(crate) fn call_timeout_ms() -> u64 {
-        30_000
-    }
-    pub(crate) fn max_concurrency() -> u32 {
-        16
-    }
-    pub(crate) fn queue_timeout_ms() -> u64 {
-        5_000
-    }
-    pub(crate) fn max_message_kib() -> u64 {
-        4096
-    }
-    pub(crate) fn health_interval_ms() -> u64 {
-        10_000
-    }
-    pub(crate) fn restart_backoff_ms() -> u64 {
-        500
-    }
-    pub(crate) fn restart_backoff_max_ms() -> u64 {
-        30_000
-    }
-    pub(crate) fn start_timeout_ms() -> u64 {
-        30_000
-    }
 }
 
 impl NativeConfig {
@@ -223,32 +146,21 @@ impl NativeConfig {
         }
         check_network(&self.network)
             .map_err(|why| ConfigError::invalid(format!("{ctx}: network"), why))?;
-        let ranges: [(&str, u64, u64, u64); 12] = [
-            ("max_concurrency", u64::from(self.max_concurrency), 1, 10_000),
-            ("queue_timeout_ms", self.queue_timeout_ms, 0, 24 * 3600 * 1000),
-            ("memory_mib", self.memory_mib, 6, 65_536),
-            ("pids_limit", u64::from(self.pids_limit), 1, 32_768),
-            ("tmpfs_mib", self.tmpfs_mib, 1, 4096),
-            ("call_timeout_ms", self.call_timeout_ms, 1, 24 * 3600 * 1000),
-            ("task_timeout_ms", self.task_timeout_ms, 1, 7 * 24 * 3600 * 1000),
-            ("max_message_kib", self.max_message_kib, 1, 256 * 1024),
-            ("health_interval_ms", self.health_interval_ms, 10, 3600 * 1000),
-            ("restart_backoff_ms", self.restart_backoff_ms, 1, 3600 * 1000),
-            (
-                "restart_backoff_max_ms",
-                self.restart_backoff_max_ms,
-                self.restart_backoff_ms,
-                3600 * 1000,
+        self.check_ranges().map_err(|err| match err {
+            ConfigError::Invalid { context, message } => ConfigError::invalid(
+                format!("{ctx}: {}", context.trim_start_matches("native.")),
+                message,
             ),
-            ("start_timeout_ms", self.start_timeout_ms, 1, 600 * 1000),
-        ];
-        for (field, value, min, max) in ranges {
-            if !(min..=max).contains(&value) {
-                return Err(ConfigError::invalid(
-                    format!("{ctx}: {field}"),
-                    format!("{value} is out of range {min}..={max}"),
-                ));
-            }
+            other => other,
+        })?;
+        if self.restart_backoff_max_ms < self.restart_backoff_ms {
+            return Err(ConfigError::invalid(
+                format!("{ctx}: restart_backoff_max_ms"),
+                format!(
+                    "{} is out of range {}..=3600000 (at least restart_backoff_ms)",
+                    self.restart_backoff_max_ms, self.restart_backoff_ms
+                ),
+            ));
         }
         if !(self.cpus.is_finite() && (0.01..=64.0).contains(&self.cpus)) {
             return Err(ConfigError::invalid(
@@ -268,7 +180,7 @@ impl NativeConfig {
             }
         }
         let mut guests = std::collections::HashSet::new();
-        for dir in &self.dirs {
+        for dir in &self.dir {
             let dctx = format!("{ctx}: dir {:?}", dir.guest);
             if !dir.guest.starts_with('/') || dir.guest.split('/').any(|s| s == ".." || s == ".") {
                 return Err(ConfigError::invalid(

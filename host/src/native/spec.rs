@@ -45,7 +45,7 @@ impl LaunchSpec {
     ) -> Result<LaunchSpec, ConfigError> {
         let ctx = format!("native {:?}", config.name);
         let env = resolve_env(&ctx, &config.env, base_dir)?;
-        let dirs = resolve_dirs(&ctx, &config.dirs, base_dir)?;
+        let dirs = resolve_dirs(&ctx, &config.dir, base_dir)?;
         Ok(LaunchSpec {
             config: config.clone(),
             env,

@@ -179,8 +179,9 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
                 let Some(native) = servers.upgrade() else { return };
                 let tools = lists.tools.len();
                 let capabilities = lists.capabilities.clone();
-                native.install_lists(index, lists);
                 failures = 0;
+                // Up before its tools are listed: a client that hears of
+                // them may call one at once.
                 {
                     let mut status = slot.status();
                     status.circuit = Circuit::Closed;
@@ -188,6 +189,7 @@ pub(super) async fn supervise(servers: Weak<NativeServers>, slot: Arc<ServerSlot
                     status.client = Some(client.clone());
                     status.container = launched.container.clone();
                 }
+                native.install_lists(index, lists);
                 native.metrics.set_native_server_up(&name, true);
                 native.metrics.set_circuit_open(&name, false);
                 tracing::info!(server = %name, container = ?launched.container, tools, "native server up");

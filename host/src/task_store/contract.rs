@@ -28,7 +28,11 @@ fn limits() -> TaskLimits {
 }
 
 fn end(status: TaskStatus) -> Update {
-    Update::End { status, end: Some(TaskEnd::Result(Arc::new(json!({})))), message: None }
+    Update::End {
+        status,
+        end: Some(TaskEnd::Result(Arc::from(serde_json::value::to_raw_value(&json!({})).unwrap()))),
+        message: None,
+    }
 }
 
 /// One `redis-server` for the test process; each store has its own prefix.
@@ -230,7 +234,9 @@ async fn pages_follow_creation_order(make: Make) {
 async fn a_finished_task_keeps_its_end(make: Make) {
     let store = make(limits());
     let task = store.create("a", "t", true, None).await.unwrap();
-    let result = Arc::new(json!({ "content": [{ "type": "text", "text": "done" }] }));
+    let result = json!({ "content": [{ "type": "text", "text": "done" }] });
+    let result: Arc<serde_json::value::RawValue> =
+        Arc::from(serde_json::value::to_raw_value(&result).unwrap());
     let update = Update::End {
         status: TaskStatus::Completed,
         end: Some(TaskEnd::Result(result.clone())),

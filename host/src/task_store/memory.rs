@@ -391,7 +391,13 @@ mod tests {
     }
 
     fn end(status: TaskStatus) -> Update {
-        Update::End { status, end: Some(TaskEnd::Result(Arc::new(json!({})))), message: None }
+        Update::End {
+            status,
+            end: Some(TaskEnd::Result(Arc::from(
+                serde_json::value::to_raw_value(&json!({})).unwrap(),
+            ))),
+            message: None,
+        }
     }
 
     #[tokio::test]

@@ -37,6 +37,7 @@ mod redis_store;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
@@ -154,14 +155,34 @@ impl Task {
     }
 }
 
-/// How a finished task ended.
-#[derive(Debug, Clone, PartialEq)]
+/// How a finished task ended, as the JSON it is sent as: written once,
+/// when the call ended, and embedded as it is in every answer that carries
+/// it (and stored as this text in Redis).
+#[derive(Debug, Clone)]
 pub enum TaskEnd {
     /// The call's result (`completed`; with 2025-11-25, `failed` when it
-    /// is a tool error), as the revision shapes it.
-    Result(Arc<Value>),
+    /// is a tool error), as the revision shapes it: a JSON object.
+    Result(Arc<RawValue>),
     /// A JSON-RPC error object (`failed`).
-    Error(Arc<Value>),
+    Error(Arc<RawValue>),
+}
+
+impl TaskEnd {
+    /// Its JSON text.
+    pub fn json(&self) -> &RawValue {
+        match self {
+            TaskEnd::Result(json) | TaskEnd::Error(json) => json,
+        }
+    }
+}
+
+impl PartialEq for TaskEnd {
+    fn eq(&self, other: &TaskEnd) -> bool {
+        matches!(
+            (self, other),
+            (TaskEnd::Result(_), TaskEnd::Result(_)) | (TaskEnd::Error(_), TaskEnd::Error(_))
+        ) && self.json().get() == other.json().get()
+    }
 }
 
 /// A change to a running task, made by the replica that runs it.

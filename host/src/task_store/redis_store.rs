@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis::Script;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 use tokio::sync::broadcast;
 
@@ -363,13 +364,11 @@ fn task_of(
 ) -> Option<Task> {
     let field = |name: &str| fields.get(name).map(String::as_str);
     let status = status_of(field("status")?)?;
-    let end = field("end").and_then(|text| serde_json::from_str::<Value>(text).ok()).and_then(
-        |mut end| {
-            if let Some(result) = end.get_mut("result") {
-                Some(TaskEnd::Result(Arc::new(result.take())))
-            } else {
-                end.get_mut("error").map(|error| TaskEnd::Error(Arc::new(error.take())))
-            }
+    let end = field("end").and_then(|text| serde_json::from_str::<StoredEnd>(text).ok()).and_then(
+        |end| match (end.result, end.error) {
+            (Some(result), _) => Some(TaskEnd::Result(Arc::from(result))),
+            (None, Some(error)) => Some(TaskEnd::Error(Arc::from(error))),
+            (None, None) => None,
         },
     );
     let input_requests = requests
@@ -421,11 +420,23 @@ fn fields_of(task: &Task) -> (HashMap<String, String>, HashMap<String, String>) 
     (fields, requests)
 }
 
+/// A task's end as stored: `{"result": ...}` or `{"error": ...}`, the JSON
+/// kept as it was written.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct StoredEnd {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    result: Option<Box<RawValue>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    error: Option<Box<RawValue>>,
+}
+
 fn end_json(end: &TaskEnd) -> String {
-    match end {
-        TaskEnd::Result(result) => json!({ "result": &**result }).to_string(),
-        TaskEnd::Error(error) => json!({ "error": &**error }).to_string(),
-    }
+    let json = end.json().to_owned();
+    let stored = match end {
+        TaskEnd::Result(_) => StoredEnd { result: Some(json), error: None },
+        TaskEnd::Error(_) => StoredEnd { result: None, error: Some(json) },
+    };
+    serde_json::to_string(&stored).unwrap_or_default()
 }
 
 #[async_trait::async_trait]

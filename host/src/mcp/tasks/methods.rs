@@ -6,16 +6,16 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::super::jsonrpc::{McpError, RequestId};
-use super::super::protocol::{
-    self, META_RELATED_TASK, META_TASK_OUTPUT, META_TASK_OUTPUT_LINES, Revision,
-};
+use super::super::protocol::{META_TASK_OUTPUT_LINES, Revision};
 use super::super::reply::Reply;
 use super::super::server::McpServer;
-use super::shapes::{inline_end, task_json};
-use super::{CANCEL_WAIT, MAX_TAIL_LINES, TAIL_LINES, complete, later, task_error, task_id};
+use super::shapes::{TaskView, related_result};
+use super::{
+    CANCEL_WAIT, MAX_TAIL_LINES, TAIL_LINES, complete, later, task_error, task_id, written,
+};
 use crate::task_store::{Signal, TaskEnd};
 
 impl McpServer {
@@ -44,20 +44,7 @@ impl McpServer {
         Ok(later(id, revision, async move {
             let task = server.tasks.get(&owner, &task_id).await.map_err(task_error)?;
             let tail = server.tasks.tail(&owner, &task_id, lines).await.map_err(task_error)?;
-            let mut body = task_json(&task);
-            if revision == Revision::Stateless {
-                body.insert("resultType".into(), "complete".into());
-                inline_end(&mut body, &task);
-            }
-            let mut meta = if revision == Revision::Stateless {
-                serde_json::from_str::<Map<String, Value>>(protocol::result_meta().get())
-                    .unwrap_or_default()
-            } else {
-                Map::new()
-            };
-            meta.insert(META_TASK_OUTPUT.into(), tail.into());
-            body.insert("_meta".into(), Value::Object(meta));
-            Ok(Value::Object(body))
+            written(&TaskView::get(&task, revision, &tail))
         }))
     }
 
@@ -90,7 +77,7 @@ impl McpServer {
         let server = self.clone();
         Ok(later(id, Revision::Stateless, async move {
             server.tasks.answer(&owner, &task_id, &responses).await.map_err(task_error)?;
-            Ok(complete())
+            complete()
         }))
     }
 
@@ -108,7 +95,7 @@ impl McpServer {
             let before = server.tasks.get(&owner, &task_id).await.map_err(task_error)?;
             if before.status.is_final() {
                 if revision == Revision::Stateless {
-                    return Ok(complete());
+                    return complete();
                 }
                 return Err(McpError::InvalidParams(format!(
                     "cannot cancel task {task_id:?}: it already ended {}",
@@ -124,10 +111,10 @@ impl McpServer {
             // slot is then free for the client's next call.
             server.running.gone(&task_id, CANCEL_WAIT).await;
             tracing::info!(target: "corral::audit", task = %task.id, tool = %task.tool, owner = %owner, "task cancelled by its client");
-            Ok(match revision {
+            match revision {
                 Revision::Stateless => complete(),
-                Revision::Session => Value::Object(task_json(&task)),
-            })
+                Revision::Session => written(&TaskView::of(&task)),
+            }
         }))
     }
 
@@ -159,17 +146,21 @@ impl McpServer {
                 }
             };
             match &task.end {
-                Some(TaskEnd::Result(result)) => {
-                    let mut result = (**result).clone();
-                    if let Value::Object(map) = &mut result {
-                        let meta = map.entry("_meta").or_insert_with(|| json!({}));
-                        meta[META_RELATED_TASK] = json!({ "taskId": &*task.id });
+                Some(TaskEnd::Result(result)) => match related_result(result, &task.id) {
+                    Some(result) => written(&result),
+                    None => {
+                        Err(McpError::Internal("the task's stored result is not an object".into()))
                     }
-                    Ok(result)
+                },
+                Some(TaskEnd::Error(error)) => {
+                    #[derive(serde::Deserialize)]
+                    struct Error {
+                        message: Option<String>,
+                    }
+                    let error: Option<Error> = serde_json::from_str(error.get()).ok();
+                    let message = error.and_then(|e| e.message).unwrap_or_else(|| "failed".into());
+                    Err(McpError::Internal(message))
                 }
-                Some(TaskEnd::Error(error)) => Err(McpError::Internal(
-                    error.get("message").and_then(Value::as_str).unwrap_or("failed").to_owned(),
-                )),
                 None => Err(McpError::InvalidParams(format!(
                     "task {task_id:?} was cancelled: it has no result ({})",
                     task.status_message.as_deref().unwrap_or("cancelled")
@@ -198,13 +189,16 @@ impl McpServer {
         Ok(later(id, Revision::Session, async move {
             let (tasks, next) =
                 server.tasks.list(&owner, after.as_deref(), page).await.map_err(task_error)?;
-            let mut result = json!({
-                "tasks": tasks.iter().map(|t| Value::Object(task_json(t))).collect::<Vec<_>>(),
-            });
-            if let Some(next) = next {
-                result["nextCursor"] = super::super::lists::next_cursor(&next).into();
+            #[derive(serde::Serialize)]
+            struct Page<'a> {
+                tasks: Vec<TaskView<'a>>,
+                #[serde(rename = "nextCursor", skip_serializing_if = "Option::is_none")]
+                next_cursor: Option<String>,
             }
-            Ok(result)
+            written(&Page {
+                tasks: tasks.iter().map(TaskView::of).collect(),
+                next_cursor: next.map(|next| super::super::lists::next_cursor(&next)),
+            })
         }))
     }
 }

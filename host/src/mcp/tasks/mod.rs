@@ -61,6 +61,7 @@ pub mod shapes;
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use super::changes::Change;
@@ -189,7 +190,8 @@ impl McpServer {
     }
 }
 
-/// A finished task call's status, end and message, by revision.
+/// A finished task call's status, end and message, by revision. The end
+/// is serialized here, once: every answer that carries it embeds this text.
 fn settle(finished: &FinishedCall, revision: Revision) -> (TaskStatus, TaskEnd, Option<String>) {
     let failure = match &finished.output {
         ToolOutput::Failure(failure) => Some(failure),
@@ -205,22 +207,30 @@ fn settle(finished: &FinishedCall, revision: Revision) -> (TaskStatus, TaskEnd, 
             "message": failure.message,
             "data": { "outcome": finished.outcome.as_str() },
         });
-        return (
-            TaskStatus::Failed,
-            TaskEnd::Error(Arc::new(error)),
-            Some(failure.message.clone()),
-        );
+        return (TaskStatus::Failed, TaskEnd::Error(raw(&error)), Some(failure.message.clone()));
     }
-    let result = CallToolResult { output: &finished.output, revision };
-    let result = serde_json::to_value(&result).unwrap_or_else(|_| json!({}));
-    let is_error = result.get("isError") == Some(&Value::Bool(true));
+    let is_error = match &finished.output {
+        ToolOutput::Component(result) => result.is_error,
+        ToolOutput::Members(members) => members.get("isError") == Some(&Value::Bool(true)),
+        ToolOutput::Failure(_) => true,
+    };
     let status = if is_error && revision == Revision::Session {
         TaskStatus::Failed
     } else {
         TaskStatus::Completed
     };
+    let result = raw(&CallToolResult { output: &finished.output, revision });
     let message = failure.map(|failure| failure.message.clone());
-    (status, TaskEnd::Result(Arc::new(result)), message)
+    (status, TaskEnd::Result(result), message)
+}
+
+/// `value` as JSON text, once.
+fn raw(value: &impl serde::Serialize) -> Arc<RawValue> {
+    // Strings, numbers and maps always serialize; `{}` keeps the shape if not.
+    let json = serde_json::value::to_raw_value(value)
+        .or_else(|_| RawValue::from_string("{}".to_owned()))
+        .expect("{} is JSON");
+    Arc::from(json)
 }
 
 impl McpServer {
@@ -257,8 +267,8 @@ fn audit_start(task: &Task) {
 }
 
 /// `{"resultType": "complete"}`, with the server's `_meta`.
-fn complete() -> Value {
-    json!({ "resultType": "complete", "_meta": protocol::result_meta() })
+fn complete() -> Result<Box<RawValue>, McpError> {
+    written(&json!({ "resultType": "complete", "_meta": protocol::result_meta() }))
 }
 
 /// `params.taskId`, a string.
@@ -280,18 +290,23 @@ fn task_error(err: TaskError) -> McpError {
     }
 }
 
-/// A reply answered once `answer` resolves.
+/// A reply answered once `answer` resolves (with a result written once).
 fn later(
     id: &RequestId,
     revision: Revision,
-    answer: impl Future<Output = Result<Value, McpError>> + Send + 'static,
+    answer: impl Future<Output = Result<Box<RawValue>, McpError>> + Send + 'static,
 ) -> Reply {
     let id = id.clone();
     Reply::stream(true, move |out| async move {
         let answer = match answer.await {
-            Ok(result) => Answer::result(&id, &result, revision),
+            Ok(result) => Answer::result(&id, &*result, revision),
             Err(error) => Answer::error(Some(&id), error, revision),
         };
         let _ = out.send(Outgoing::Response(answer));
     })
+}
+
+/// `value` as the JSON text of an answer.
+fn written(value: &impl serde::Serialize) -> Result<Box<RawValue>, McpError> {
+    serde_json::value::to_raw_value(value).map_err(|err| McpError::Internal(err.to_string()))
 }
